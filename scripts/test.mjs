@@ -1,0 +1,13 @@
+// `npm test`: everything CI checks, in order of speed; stops at the first failure.
+import { ensureDependencies, run } from "./lib.mjs";
+
+ensureDependencies();
+console.log("• typecheck (tsc --noEmit)");
+run("npx", ["tsc", "--noEmit"]);
+console.log("• migrations match src/db/schema.ts");
+run("node", ["scripts/check-migrations.mjs"]);
+console.log("• vitest inside workerd, with coverage thresholds");
+run("npx", ["vitest", "run", "--coverage"]);
+console.log("• OpenAPI document: Spectral with the OWASP ruleset");
+run("node", ["scripts/lint-openapi.mjs"]);
+console.log("\n✓ all checks passed");

@@ -1,0 +1,114 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { AppEnv } from "./env";
+import { allowedMethods } from "./lib/allowed-methods";
+import { describeError } from "./lib/logger";
+import { ProblemError, problemResponse, toValidationIssues } from "./lib/problem";
+import { bodyLimit } from "./middleware/body-limit";
+import { configGuard } from "./middleware/config-guard";
+import { cors } from "./middleware/cors";
+import { httpsOnly } from "./middleware/https-only";
+import { jsonBody } from "./middleware/json-body";
+import { requestId } from "./middleware/request-id";
+import { requestLog } from "./middleware/request-log";
+import { securityHeaders } from "./middleware/security-headers";
+import { timeout } from "./middleware/timeout";
+import { createDocsRoutes } from "./modules/docs/docs.routes";
+import { buildOpenApiDocument, registerOpenApiComponents } from "./modules/docs/openapi-document";
+import { healthRoutes } from "./modules/health/health.routes";
+import { problemRoutes } from "./modules/problems/problems.routes";
+
+/** Methods this API never serves, whatever the path (TRACE would echo credentials back). */
+const REFUSED_METHODS = new Set(["TRACE", "TRACK", "CONNECT"]);
+
+/** Requests whose bodies are streamed by their route (uploads), not buffered by the pipeline. */
+const isStreamedUpload = (c: Context<AppEnv>) => c.req.method === "POST" && new URL(c.req.url).pathname === "/api/v1/files";
+
+function origin(c: Context<AppEnv>): string {
+  const config = c.var.config;
+  return config ? config.PUBLIC_BASE_URL : new URL(c.req.url).origin;
+}
+
+/** Renders any thrown error as a problem; only unexpected ones become a 500, logged with the stack. */
+function renderError(error: unknown, c: Context<AppEnv>): Response {
+  const requestId = c.get("requestId") ?? crypto.randomUUID();
+  let problem: ProblemError;
+  if (error instanceof ProblemError) {
+    problem = error;
+    if (problem.status >= 500) c.get("logger")?.error("request failed", { code: problem.code, ...describeError(problem.init.cause ?? problem) });
+  } else if (isBindingUnavailable(error)) {
+    c.get("logger")?.error("dependency unavailable", describeError(error));
+    problem = new ProblemError("service_unavailable", {
+      detail: "A storage dependency is temporarily unavailable. Retry shortly.",
+      headers: { "Retry-After": "5" },
+    });
+  } else {
+    c.get("logger")?.error("unhandled error", describeError(error));
+    problem = new ProblemError("internal_error", { detail: "An unexpected error occurred. Quote the request id when reporting it." });
+  }
+  c.set("errorCode", problem.code);
+  return problemResponse(problem, { origin: origin(c), requestId });
+}
+
+/** D1, R2 and Durable Object outages surface as errors with these messages. */
+function isBindingUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const text = `${error.message} ${error.cause instanceof Error ? error.cause.message : ""}`;
+  // Constraint and SQL errors are bugs, not outages: they stay 500.
+  if (/constraint failed|no such (table|column)|syntax error/i.test(text)) return false;
+  return /D1_ERROR|D1 is overloaded|Network connection lost|storage operation exceeded|Durable Object.*(reset|overloaded|unavailable)|R2 .*(unavailable|timeout)|binding .*unavailable/i.test(text);
+}
+
+/**
+ * Builds the whole API: the request pipeline in its documented order, then the modules.
+ * See docs/ARCHITECTURE.md for why each step sits where it does.
+ */
+export function createApp() {
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        const target = result.target === "json" ? "body" : result.target;
+        throw new ProblemError("validation_failed", {
+          detail: "The request has invalid fields; see `errors`.",
+          errors: toValidationIssues(result.error.issues, target),
+        });
+      }
+    },
+  });
+  registerOpenApiComponents(app);
+
+  app.use("*", requestId);
+  app.use("*", requestLog);
+  app.use("*", securityHeaders);
+  app.use("*", configGuard);
+  app.use("*", httpsOnly);
+  app.use("*", async (c, next) => {
+    if (REFUSED_METHODS.has(c.req.method)) throw methodNotAllowed(app, c);
+    await next();
+  });
+  app.use("*", cors);
+  app.use("*", bodyLimit(isStreamedUpload));
+  app.use("*", jsonBody(isStreamedUpload));
+  app.use("*", timeout);
+
+  app.route("/", healthRoutes);
+  app.route("/", problemRoutes);
+  app.route("/", createDocsRoutes((config) => buildOpenApiDocument(app, config)));
+
+  app.notFound((c) => {
+    const methods = allowedMethods(app.routes, new URL(c.req.url).pathname);
+    if (methods.length === 0) throw new ProblemError("not_found", { detail: "No route matches this path." });
+    if (c.req.method === "OPTIONS") return c.body(null, 204, { Allow: methods.join(", ") });
+    throw methodNotAllowed(app, c);
+  });
+  app.onError(renderError);
+  return app;
+}
+
+function methodNotAllowed(app: OpenAPIHono<AppEnv>, c: Context<AppEnv>): ProblemError {
+  const methods = allowedMethods(app.routes, new URL(c.req.url).pathname);
+  return new ProblemError("method_not_allowed", {
+    detail: `${c.req.method} is not supported here.`,
+    headers: { Allow: methods.join(", ") },
+  });
+}

@@ -1,0 +1,200 @@
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+/*
+ * Conventions: ids are random UUIDv7 strings (never sequential), times are integer epoch
+ * milliseconds, booleans are integers. Tables are plural snake_case.
+ */
+
+const createdAt = () => integer("created_at").notNull();
+
+export const users = sqliteTable(
+  "users",
+  {
+    id: text("id").primaryKey(),
+    /** Normalized (trim, NFKC, lower-case); the unique key of an account. */
+    email: text("email").notNull(),
+    passwordHash: text("password_hash").notNull(),
+    firstName: text("first_name").notNull(),
+    middleName: text("middle_name"),
+    lastName: text("last_name").notNull(),
+    roleTitle: text("role_title"),
+    emailVerifiedAt: integer("email_verified_at"),
+    isActive: integer("is_active", { mode: "boolean" }).notNull().default(true),
+    isApproved: integer("is_approved", { mode: "boolean" }).notNull().default(false),
+    passwordChangedAt: integer("password_changed_at").notNull(),
+    createdAt: createdAt(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (table) => [uniqueIndex("users_email_unique").on(table.email), index("users_created_at_idx").on(table.createdAt, table.id)],
+);
+
+/** A login: one refresh-token family with an idle timeout and an absolute lifetime. */
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    createdAt: createdAt(),
+    lastUsedAt: integer("last_used_at").notNull(),
+    /** Absolute end (SESSION_MAX_AGE after login); refresh never extends it. */
+    expiresAt: integer("expires_at").notNull(),
+    endedAt: integer("ended_at"),
+    endReason: text("end_reason"),
+    userAgent: text("user_agent"),
+    ipHash: text("ip_hash"),
+    country: text("country"),
+  },
+  (table) => [index("sessions_user_idx").on(table.userId, table.endedAt)],
+);
+
+/** Refresh tokens, stored only as SHA-256 hashes; `usedAt` marks a rotated-out token. */
+export const refreshTokens = sqliteTable(
+  "refresh_tokens",
+  {
+    id: text("id").primaryKey(),
+    sessionId: text("session_id")
+      .notNull()
+      .references(() => sessions.id, { onDelete: "cascade" }),
+    tokenHash: text("token_hash").notNull(),
+    createdAt: createdAt(),
+    expiresAt: integer("expires_at").notNull(),
+    usedAt: integer("used_at"),
+  },
+  (table) => [uniqueIndex("refresh_tokens_hash_unique").on(table.tokenHash), index("refresh_tokens_session_idx").on(table.sessionId)],
+);
+
+/** Single-use emailed tokens (verification, password reset), stored hashed. */
+export const emailTokens = sqliteTable(
+  "email_tokens",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    purpose: text("purpose", { enum: ["verify_email", "password_reset"] }).notNull(),
+    tokenHash: text("token_hash").notNull(),
+    createdAt: createdAt(),
+    expiresAt: integer("expires_at").notNull(),
+    usedAt: integer("used_at"),
+  },
+  (table) => [uniqueIndex("email_tokens_hash_unique").on(table.tokenHash), index("email_tokens_user_idx").on(table.userId, table.purpose)],
+);
+
+export const roles = sqliteTable(
+  "roles",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    description: text("description").notNull().default(""),
+    isSystem: integer("is_system", { mode: "boolean" }).notNull().default(false),
+    createdAt: createdAt(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (table) => [uniqueIndex("roles_name_unique").on(sql`lower(${table.name})`)],
+);
+
+export const permissions = sqliteTable(
+  "permissions",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    description: text("description").notNull().default(""),
+    /** Catalog permissions come from code and cannot be deleted. */
+    isSystem: integer("is_system", { mode: "boolean" }).notNull().default(false),
+    createdAt: createdAt(),
+  },
+  (table) => [uniqueIndex("permissions_name_unique").on(sql`lower(${table.name})`)],
+);
+
+export const userRoles = sqliteTable(
+  "user_roles",
+  {
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    roleId: text("role_id")
+      .notNull()
+      .references(() => roles.id, { onDelete: "cascade" }),
+    createdAt: createdAt(),
+  },
+  (table) => [primaryKey({ columns: [table.userId, table.roleId] }), index("user_roles_role_idx").on(table.roleId)],
+);
+
+export const rolePermissions = sqliteTable(
+  "role_permissions",
+  {
+    roleId: text("role_id")
+      .notNull()
+      .references(() => roles.id, { onDelete: "cascade" }),
+    permissionId: text("permission_id")
+      .notNull()
+      .references(() => permissions.id, { onDelete: "cascade" }),
+  },
+  (table) => [primaryKey({ columns: [table.roleId, table.permissionId] }), index("role_permissions_permission_idx").on(table.permissionId)],
+);
+
+/**
+ * Append-only security events. `seq` orders the hash chain: each row's `hash` covers its own
+ * content and the previous row's hash, so an edit anywhere in history breaks verification.
+ */
+export const auditLogs = sqliteTable(
+  "audit_logs",
+  {
+    seq: integer("seq").primaryKey({ autoIncrement: true }),
+    id: text("id").notNull(),
+    createdAt: createdAt(),
+    action: text("action").notNull(),
+    actorUserId: text("actor_user_id"),
+    actorIp: text("actor_ip"),
+    actorUserAgent: text("actor_user_agent"),
+    requestId: text("request_id"),
+    sessionId: text("session_id"),
+    targetType: text("target_type"),
+    targetId: text("target_id"),
+    /** JSON: before/after of the change, never secrets. */
+    changes: text("changes"),
+    prevHash: text("prev_hash").notNull(),
+    hash: text("hash").notNull(),
+  },
+  (table) => [
+    uniqueIndex("audit_logs_id_unique").on(table.id),
+    index("audit_logs_actor_idx").on(table.actorUserId, table.seq),
+    index("audit_logs_target_idx").on(table.targetId, table.seq),
+    index("audit_logs_action_idx").on(table.action, table.seq),
+  ],
+);
+
+/** Messages kept by MAIL_TRANSPORT=capture (development and tests): the dev mailbox. */
+export const capturedMails = sqliteTable(
+  "captured_mails",
+  {
+    id: text("id").primaryKey(),
+    toAddress: text("to_address").notNull(),
+    subject: text("subject").notNull(),
+    textBody: text("text_body").notNull(),
+    createdAt: createdAt(),
+  },
+  (table) => [index("captured_mails_to_idx").on(table.toAddress, table.createdAt)],
+);
+
+/** Metadata of objects stored in R2 under `files/<owner id>/<file id>`. */
+export const files = sqliteTable(
+  "files",
+  {
+    id: text("id").primaryKey(),
+    ownerId: text("owner_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    contentType: text("content_type").notNull(),
+    size: integer("size").notNull(),
+    sha256: text("sha256").notNull(),
+    category: text("category"),
+    r2Key: text("r2_key").notNull(),
+    createdAt: createdAt(),
+  },
+  (table) => [index("files_owner_idx").on(table.ownerId, table.createdAt, table.id), uniqueIndex("files_r2_key_unique").on(table.r2Key)],
+);

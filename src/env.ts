@@ -1,0 +1,216 @@
+import { z } from "zod";
+import type { RateLimiter } from "./durable-objects/rate-limiter";
+import type { Logger } from "./lib/logger";
+
+/**
+ * The worker's bindings: resources from wrangler.toml plus every variable and secret as the
+ * runtime hands them over (strings, possibly missing). `parseConfig` turns them into `Config`.
+ */
+export interface Bindings {
+  DB: D1Database;
+  FILES: R2Bucket;
+  ASSETS: Fetcher;
+  RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
+  /** Cloudflare's send_email binding; present only where it is configured (production). */
+  MAIL?: SendEmail;
+  [variable: string]: unknown;
+}
+
+/** OWASP's minimum argon2id parameters (m=19 MiB, t=2, p=1); staging and production refuse less. */
+export const OWASP_ARGON2 = { memoryKib: 19456, iterations: 2, parallelism: 1 } as const;
+
+const environments = ["development", "test", "staging", "production"] as const;
+export type Environment = (typeof environments)[number];
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(["true", "false", "1", "0"])
+    .default(fallback ? "true" : "false")
+    .transform((value) => value === "true" || value === "1");
+
+const int = (fallback: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+const commaList = z
+  .string()
+  .default("")
+  .transform((value) =>
+    value
+      .split(",")
+      .map((item) => item.trim())
+      .filter((item) => item.length > 0),
+  );
+
+const jsonText = <T extends z.ZodType>(schema: T, fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: "custom", message: "is not valid JSON" });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+
+const privateJwk = z
+  .object({
+    kty: z.enum(["OKP", "EC"]),
+    kid: z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/, "kid must be URL-safe"),
+    crv: z.enum(["Ed25519", "P-256"]),
+    x: z.string(),
+    y: z.string().optional(),
+    d: z.string().min(1, "a private key (d) is required"),
+    alg: z.enum(["EdDSA", "ES256"]).optional(),
+  })
+  .loose();
+export type PrivateJwk = z.infer<typeof privateJwk>;
+
+/**
+ * Every variable and secret the service reads, with its default. The README's configuration
+ * table mirrors this schema.
+ */
+export const configSchema = z.object({
+  ENVIRONMENT: z.enum(environments).default("development"),
+  PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).transform((url) => url.replace(/\/+$/, "")),
+  CORS_ORIGINS: commaList,
+  DOCS_PUBLIC: bool(false),
+  MAX_BODY_BYTES: int(1_048_576, 1_024, 100 * 1_048_576),
+  REQUEST_TIMEOUT_MS: int(10_000, 100, 300_000),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+
+  JWT_SIGNING_KEYS: jsonText(z.array(privateJwk).min(1, "needs at least one key"), "[]"),
+  JWT_ISSUER: z.string().optional(),
+  JWT_AUDIENCE: z.string().min(1).default("edge-auth-api"),
+  ACCESS_TOKEN_TTL: int(900, 60, 86_400),
+  REFRESH_TOKEN_TTL: int(604_800, 300, 31_536_000),
+  SESSION_MAX_AGE: int(2_592_000, 300, 31_536_000),
+  REFRESH_REUSE_GRACE: int(10, 0, 300),
+  EMAIL_VERIFICATION_TTL: int(86_400, 60, 604_800),
+  PASSWORD_RESET_TTL: int(1_800, 60, 86_400),
+  REQUIRE_EMAIL_VERIFICATION: bool(true),
+  REQUIRE_APPROVAL: bool(false),
+  PASSWORD_MIN_LENGTH: int(8, 8, 64),
+  ARGON2_MEMORY_KIB: int(OWASP_ARGON2.memoryKib, 8, 1_048_576),
+  ARGON2_ITERATIONS: int(OWASP_ARGON2.iterations, 1, 20),
+  ARGON2_PARALLELISM: int(OWASP_ARGON2.parallelism, 1, 16),
+
+  MAIL_TRANSPORT: z.enum(["capture", "send_email", "http"]).default("capture"),
+  MAIL_FROM: z.string().default("Edge Auth <no-reply@example.com>"),
+  MAIL_HTTP_ENDPOINT: z.url().optional(),
+  MAIL_HTTP_API_KEY: z.string().optional(),
+
+  BOOTSTRAP_ADMIN_EMAIL: z.string().optional(),
+  BOOTSTRAP_ADMIN_PASSWORD: z.string().optional(),
+
+  FILE_LINK_SECRET: z.string().optional(),
+  MAX_UPLOAD_BYTES: int(10 * 1_048_576, 1, 100 * 1_048_576),
+  FILES_QUOTA_BYTES: int(100 * 1_048_576, 1, 1_099_511_627_776),
+  FILE_LINK_TTL: int(300, 10, 3_600),
+  UPLOAD_ALLOWED_TYPES: commaList,
+
+  RATE_LIMIT_OVERRIDES: jsonText(z.record(z.string(), z.unknown()), "{}"),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
+
+/** Checks that only matter where real users are: staging and production never run on dev defaults. */
+function productionProblems(config: Config): string[] {
+  const problems: string[] = [];
+  if (!config.PUBLIC_BASE_URL.startsWith("https://")) {
+    problems.push("PUBLIC_BASE_URL must be an https URL");
+  }
+  if (config.CORS_ORIGINS.some((origin) => !origin.startsWith("https://"))) {
+    problems.push("CORS_ORIGINS may list only https origins");
+  }
+  if (config.MAIL_TRANSPORT === "capture") {
+    problems.push("MAIL_TRANSPORT=capture is development-only (it exposes a mailbox route)");
+  }
+  if (config.MAIL_TRANSPORT === "http" && (!config.MAIL_HTTP_ENDPOINT || !config.MAIL_HTTP_API_KEY)) {
+    problems.push("MAIL_TRANSPORT=http needs MAIL_HTTP_ENDPOINT and the MAIL_HTTP_API_KEY secret");
+  }
+  if (
+    config.ARGON2_MEMORY_KIB < OWASP_ARGON2.memoryKib ||
+    config.ARGON2_ITERATIONS < OWASP_ARGON2.iterations ||
+    config.ARGON2_PARALLELISM < OWASP_ARGON2.parallelism
+  ) {
+    problems.push("ARGON2_* parameters are below the OWASP minimum (m=19456, t=2, p=1)");
+  }
+  if (!config.FILE_LINK_SECRET || config.FILE_LINK_SECRET.length < 32) {
+    problems.push("FILE_LINK_SECRET is missing or shorter than 32 characters");
+  }
+  if (config.LOG_LEVEL === "debug") {
+    problems.push("LOG_LEVEL=debug is development-only");
+  }
+  return problems;
+}
+
+function keyProblems(config: Config): string[] {
+  const kids = config.JWT_SIGNING_KEYS.map((key) => key.kid);
+  const problems: string[] = [];
+  if (new Set(kids).size !== kids.length) problems.push("JWT_SIGNING_KEYS has duplicate kids");
+  for (const key of config.JWT_SIGNING_KEYS) {
+    const okp = key.kty === "OKP" && key.crv === "Ed25519";
+    const ec = key.kty === "EC" && key.crv === "P-256" && typeof key.y === "string";
+    if (!okp && !ec) problems.push(`JWT_SIGNING_KEYS[${key.kid}] must be Ed25519 (OKP) or P-256 (EC)`);
+  }
+  return problems;
+}
+
+/**
+ * Validates the raw bindings into a typed `Config`. Never throws: the caller decides how to fail.
+ * The result names every problem at once so an operator fixes them in one deploy.
+ */
+export function parseConfig(bindings: Record<string, unknown>): ConfigResult {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(configSchema.shape)) {
+    const value = bindings[key];
+    // Empty strings mean "not set", so a blanked-out variable falls back to its default.
+    if (typeof value === "string" && value.trim() !== "") raw[key] = value.trim();
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    return {
+      ok: false,
+      problems: parsed.error.issues.map((issue) => `${issue.path.join(".") || "config"}: ${issue.message}`),
+    };
+  }
+  const config = parsed.data;
+  config.JWT_ISSUER ??= config.PUBLIC_BASE_URL;
+  const problems = keyProblems(config);
+  if (config.ENVIRONMENT === "staging" || config.ENVIRONMENT === "production") {
+    problems.push(...productionProblems(config));
+  }
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, config };
+}
+
+const cache = new WeakMap<object, ConfigResult>();
+
+/** `parseConfig` once per bindings object (once per isolate in production). */
+export function loadConfig(bindings: Bindings): ConfigResult {
+  let result = cache.get(bindings);
+  if (!result) {
+    result = parseConfig(bindings);
+    cache.set(bindings, result);
+  }
+  return result;
+}
+
+export interface Variables {
+  requestId: string;
+  config: Config;
+  logger: Logger;
+  /** Set by the auth middleware once a bearer token is verified. */
+  userId?: string;
+  /** Machine code of the error answered, for the request log line. */
+  errorCode?: string;
+}
+
+export interface AppEnv {
+  Bindings: Bindings;
+  Variables: Variables;
+}

@@ -1,0 +1,10 @@
+import { createApp } from "./app";
+import type { Bindings } from "./env";
+
+export { RateLimiter } from "./durable-objects/rate-limiter";
+
+const app = createApp();
+
+export default {
+  fetch: app.fetch,
+} satisfies ExportedHandler<Bindings>;

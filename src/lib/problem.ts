@@ -1,0 +1,124 @@
+/**
+ * RFC 9457 problem details: the one error shape of the API.
+ *
+ * Every error kind has a stable machine `code`; its `type` URI is `<origin>/problems/<code>`
+ * (documented by `GET /problems/{code}`), except where a registered IANA type exists.
+ */
+
+export const problemCatalog = {
+  bad_request: { status: 400, title: "Bad request" },
+  invalid_json: { status: 400, title: "Malformed JSON body" },
+  https_required: { status: 400, title: "HTTPS required" },
+  unauthorized: { status: 401, title: "Authentication required" },
+  invalid_credentials: { status: 401, title: "Invalid credentials" },
+  forbidden: { status: 403, title: "Forbidden" },
+  not_found: { status: 404, title: "Not found" },
+  method_not_allowed: { status: 405, title: "Method not allowed" },
+  conflict: { status: 409, title: "Conflict" },
+  payload_too_large: { status: 413, title: "Payload too large" },
+  unsupported_media_type: { status: 415, title: "Unsupported media type" },
+  validation_failed: { status: 422, title: "Validation failed" },
+  rate_limited: { status: 429, title: "Too many requests" },
+  internal_error: { status: 500, title: "Internal server error" },
+  service_unavailable: { status: 503, title: "Service unavailable" },
+  misconfigured: { status: 503, title: "Service misconfigured" },
+  timeout: { status: 504, title: "Request timed out" },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ProblemCode = keyof typeof problemCatalog;
+
+export const PROBLEM_CONTENT_TYPE = "application/problem+json";
+
+/** A registered type from the IANA "HTTP Problem Types" registry. */
+export const QUOTA_EXCEEDED_TYPE = "https://iana.org/assignments/http-problem-types#quota-exceeded";
+
+export interface ValidationIssue {
+  path: string;
+  message: string;
+}
+
+export interface ProblemInit {
+  /** Overrides the catalog's status, e.g. 403 for a code that is usually 401. */
+  status?: number;
+  detail?: string;
+  title?: string;
+  /** An absolute type URI that replaces `<origin>/problems/<code>`. */
+  type?: string;
+  errors?: ValidationIssue[];
+  /** Extension members (RFC 9457 §3.2), e.g. `violated-policies`. */
+  extensions?: Record<string, unknown>;
+  headers?: Record<string, string>;
+  /** The underlying failure, for the log only. */
+  cause?: unknown;
+}
+
+/**
+ * Thrown by services and middleware; `onError` renders it. Services stay free of Hono because
+ * they only throw this.
+ */
+export class ProblemError extends Error {
+  readonly code: ProblemCode;
+  readonly init: ProblemInit;
+
+  constructor(code: ProblemCode, init: ProblemInit = {}) {
+    super(init.detail ?? problemCatalog[code].title, init.cause === undefined ? undefined : { cause: init.cause });
+    this.name = "ProblemError";
+    this.code = code;
+    this.init = init;
+  }
+
+  get status(): number {
+    return this.init.status ?? problemCatalog[this.code].status;
+  }
+}
+
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  instance: string;
+  code: string;
+  request_id: string;
+  errors?: ValidationIssue[];
+  [extension: string]: unknown;
+}
+
+/**
+ * Builds the problem+json response.
+ *
+ * @example
+ * problemResponse(new ProblemError("not_found", { detail: "No such role" }), { origin, requestId })
+ */
+export function problemResponse(
+  problem: ProblemError,
+  context: { origin: string; requestId: string },
+): Response {
+  const { code, init } = problem;
+  const body: ProblemBody = {
+    ...init.extensions,
+    type: init.type ?? `${context.origin}/problems/${code}`,
+    title: init.title ?? problemCatalog[code].title,
+    status: problem.status,
+    detail: init.detail ?? problemCatalog[code].title,
+    instance: context.requestId,
+    code,
+    request_id: context.requestId,
+  };
+  if (init.errors) body.errors = init.errors;
+  const headers = new Headers(init.headers);
+  headers.set("Content-Type", PROBLEM_CONTENT_TYPE);
+  headers.set("Cache-Control", "no-store");
+  return new Response(JSON.stringify(body), { status: problem.status, headers });
+}
+
+/** Turns zod-style issues into the `errors` list of a validation problem. */
+export function toValidationIssues(
+  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
+  prefix = "",
+): ValidationIssue[] {
+  return issues.map((issue) => ({
+    path: [prefix, ...issue.path.map(String)].filter((part) => part !== "").join("."),
+    message: issue.message,
+  }));
+}

@@ -1,0 +1,36 @@
+import { createMiddleware } from "hono/factory";
+import { routePath } from "hono/route";
+import { loadConfig, type AppEnv } from "../env";
+import { createLogger } from "../lib/logger";
+
+/**
+ * Exactly one JSON line per request, written after the response is known. The path is logged
+ * without its query string, which may carry tokens (signed links, reset tokens).
+ */
+export const requestLog = createMiddleware<AppEnv>(async (c, next) => {
+  const started = Date.now();
+  const loaded = loadConfig(c.env);
+  const level = loaded.ok ? loaded.config.LOG_LEVEL : "info";
+  const logger = createLogger(level, { request_id: c.get("requestId") });
+  c.set("logger", logger);
+  try {
+    await next();
+  } finally {
+    const status = c.res.status;
+    const cf = c.req.raw.cf as { colo?: string; country?: string } | undefined;
+    const line = {
+      method: c.req.method,
+      path: new URL(c.req.url).pathname,
+      route: routePath(c, -1),
+      status,
+      duration_ms: Date.now() - started,
+      user_id: c.get("userId"),
+      colo: cf?.colo,
+      country: cf?.country,
+      error_code: c.get("errorCode"),
+    };
+    if (status >= 500) logger.error("request", line);
+    else if (status >= 400) logger.warn("request", line);
+    else logger.info("request", line);
+  }
+});

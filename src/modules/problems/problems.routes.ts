@@ -1,0 +1,47 @@
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppEnv } from "../../env";
+import { errorResponses, jsonContent } from "../../lib/openapi";
+import { problemCatalog, ProblemError, type ProblemCode } from "../../lib/problem";
+
+export const problemRoutes = new OpenAPIHono<AppEnv>();
+
+const ProblemTypeSchema = z
+  .object({
+    code: z.string().openapi({ example: "validation_failed" }),
+    status: z.number().int(),
+    title: z.string(),
+  })
+  .openapi("ProblemType");
+
+const listProblemTypes = createRoute({
+  method: "get",
+  path: "/problems",
+  operationId: "listProblemTypes",
+  tags: ["Problems"],
+  summary: "Every error type the API answers with",
+  responses: { ...errorResponses(), 200: jsonContent(z.object({ items: z.array(ProblemTypeSchema) }), "The catalog") },
+});
+
+const toType = (code: ProblemCode) => ({ code, ...problemCatalog[code] });
+
+problemRoutes.openapi(listProblemTypes, (c) => {
+  c.header("Cache-Control", "public, max-age=3600");
+  return c.json({ items: (Object.keys(problemCatalog) as ProblemCode[]).map(toType) }, 200);
+});
+
+const getProblemType = createRoute({
+  method: "get",
+  path: "/problems/{code}",
+  operationId: "getProblemType",
+  tags: ["Problems"],
+  summary: "The meaning of one error type (the target of a problem's `type` URI)",
+  request: { params: z.object({ code: z.string().max(64).openapi({ example: "not_found" }) }) },
+  responses: { ...errorResponses(404), 200: jsonContent(ProblemTypeSchema, "The error type") },
+});
+
+problemRoutes.openapi(getProblemType, (c) => {
+  const { code } = c.req.valid("param");
+  if (!Object.hasOwn(problemCatalog, code)) throw new ProblemError("not_found", { detail: "No such problem type." });
+  c.header("Cache-Control", "public, max-age=3600");
+  return c.json(toType(code as ProblemCode), 200);
+});

@@ -1,0 +1,166 @@
+// Builds the production bundle (`wrangler deploy --dry-run`) and serves it with the Miniflare API on
+// loopback, with every binding from wrangler.toml backed by a throw-away temp directory. Used by the
+// benchmark and the OpenAPI lint: they must see the code that ships, not `wrangler dev`, whose proxy
+// and per-request logging make it several times slower and add behaviour production does not have.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { gzipSync } from "node:zlib";
+import { Miniflare } from "miniflare";
+import { unstable_readConfig } from "wrangler";
+import { copySwaggerAssets, offlineEnv, root } from "./lib.mjs";
+import { newSigningKey, randomSecret } from "./keys.mjs";
+
+/**
+ * Builds the worker into `outdir` with wrangler's own bundler (the exact bytes `wrangler deploy`
+ * would upload) and returns the entry module's path and sizes.
+ */
+export function buildBundle(outdir) {
+  // `--env=""` targets the top-level environment explicitly (silences wrangler's multi-env warning).
+  const result = spawnSync("npx", ["wrangler", "deploy", "--dry-run", "--env=", "--outdir", outdir], {
+    cwd: root,
+    env: offlineEnv,
+    encoding: "utf8",
+  });
+  if (result.status !== 0) {
+    process.stderr.write(`${result.stdout ?? ""}${result.stderr ?? ""}`);
+    throw new Error(`wrangler deploy --dry-run failed (exit ${result.status ?? result.signal})`);
+  }
+  const entry = path.join(outdir, "index.js");
+  const code = readFileSync(entry);
+  return { entry, bytes: code.length, gzipBytes: gzipSync(code, { level: 9 }).length };
+}
+
+/** Every drizzle/*.sql migration in name order, split into single statements. */
+export function readMigrations(directory = path.join(root, "drizzle")) {
+  return readdirSync(directory)
+    .filter((name) => name.endsWith(".sql"))
+    .sort()
+    .map((name) => ({
+      name,
+      statements: readFileSync(path.join(directory, name), "utf8")
+        .split("--> statement-breakpoint")
+        .map((statement) => statement.trim())
+        .filter((statement) => statement.length > 0),
+    }));
+}
+
+/** Durable Object classes declared SQLite-backed by wrangler.toml's [[migrations]]. */
+function sqliteClasses(config) {
+  const classes = new Set();
+  for (const migration of config.migrations ?? []) {
+    for (const name of migration.new_sqlite_classes ?? []) classes.add(name);
+    for (const name of migration.deleted_classes ?? []) classes.delete(name);
+  }
+  return classes;
+}
+
+/**
+ * Secrets a run needs, fresh each time and never written to disk. Argon2 stays on its production
+ * defaults (OWASP parameters): a benchmark of cheap hashing would measure the wrong thing.
+ */
+function generatedSecrets() {
+  return {
+    JWT_SIGNING_KEYS: JSON.stringify([newSigningKey()]),
+    FILE_LINK_SECRET: randomSecret(32),
+    BOOTSTRAP_ADMIN_EMAIL: "admin@example.com",
+    BOOTSTRAP_ADMIN_PASSWORD: randomSecret(18),
+  };
+}
+
+/** Keeps the worker's log lines out of the terminal (the last few stderr lines stay readable). */
+function stdioHandler(inherit, tail) {
+  return (stdout, stderr) => {
+    if (inherit) {
+      stdout.pipe(process.stdout);
+      stderr.pipe(process.stderr);
+      return;
+    }
+    stdout.resume();
+    stderr.setEncoding("utf8");
+    stderr.on("data", (chunk) => {
+      tail.push(...chunk.split("\n").filter((line) => line.trim() !== ""));
+      tail.splice(0, Math.max(0, tail.length - 20));
+    });
+  };
+}
+
+/**
+ * Builds and serves the production bundle on 127.0.0.1 with D1, R2, the Durable Objects and the
+ * ASSETS binding from wrangler.toml, applies every migration, and returns the base URL.
+ *
+ * Variables are wrangler.toml's top-level [vars], then freshly generated secrets, then `vars`.
+ * Set SERVE_BUNDLE_LOGS=1 to see the worker's own log lines.
+ *
+ * @example
+ * const { url, dispose } = await serveBundle({ vars: { PUBLIC_BASE_URL: "https://auth.example.com" } });
+ * const response = await fetch(`${url}/health`);
+ * await dispose();
+ */
+export async function serveBundle({ vars = {}, port = 0, outdir } = {}) {
+  const scratch = mkdtempSync(path.join(tmpdir(), "edge-auth-serve-"));
+  const bundle = buildBundle(outdir ?? path.join(scratch, "dist"));
+  const config = unstable_readConfig({ config: path.join(root, "wrangler.toml") }, { hideWarnings: true });
+  copySwaggerAssets();
+
+  const bindings = { ...config.vars, ...generatedSecrets(), ...vars };
+  const sqlite = sqliteClasses(config);
+  const logTail = [];
+  const assetsDirectory = path.resolve(root, config.assets.directory);
+  const persist = path.join(scratch, "state");
+
+  const mf = new Miniflare({
+    host: "127.0.0.1",
+    port,
+    modules: true,
+    scriptPath: bundle.entry,
+    // Module names are relative to this root; the bundle lives outside the working directory.
+    modulesRoot: path.dirname(bundle.entry),
+    compatibilityDate: config.compatibility_date,
+    compatibilityFlags: config.compatibility_flags,
+    bindings,
+    d1Databases: Object.fromEntries(config.d1_databases.map((db) => [db.binding, db.database_id])),
+    r2Buckets: Object.fromEntries(config.r2_buckets.map((bucket) => [bucket.binding, bucket.bucket_name])),
+    durableObjects: Object.fromEntries(
+      config.durable_objects.bindings.map((binding) => [
+        binding.name,
+        { className: binding.class_name, useSQLite: sqlite.has(binding.class_name) },
+      ]),
+    ),
+    // The same router wrangler puts in front of a worker with assets: run_worker_first sends every
+    // request to the worker, which reads files through the ASSETS binding.
+    assets: {
+      directory: assetsDirectory,
+      binding: config.assets.binding,
+      routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: config.assets.run_worker_first === true },
+      assetConfig: { compatibility_date: config.compatibility_date, compatibility_flags: config.compatibility_flags },
+    },
+    d1Persist: path.join(persist, "d1"),
+    r2Persist: path.join(persist, "r2"),
+    durableObjectsPersist: path.join(persist, "do"),
+    cachePersist: path.join(persist, "cache"),
+    handleRuntimeStdio: stdioHandler(process.env.SERVE_BUNDLE_LOGS === "1", logTail),
+  });
+
+  let disposed = false;
+  const dispose = async () => {
+    if (disposed) return;
+    disposed = true;
+    await mf.dispose();
+    rmSync(scratch, { recursive: true, force: true });
+  };
+
+  try {
+    const url = (await mf.ready).toString().replace(/\/$/, "");
+    const database = config.d1_databases[0];
+    const db = await mf.getD1Database(database.binding);
+    for (const migration of readMigrations(path.resolve(root, database.migrations_dir ?? "migrations"))) {
+      await db.batch(migration.statements.map((statement) => db.prepare(statement)));
+    }
+    return { url, mf, vars: bindings, bundle, logTail: () => [...logTail], dispose };
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+}

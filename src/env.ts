@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { RateLimiter } from "./durable-objects/rate-limiter";
 import type { Logger } from "./lib/logger";
+import type { Principal } from "./middleware/auth";
 
 /**
  * The worker's bindings: resources from wrangler.toml plus every variable and secret as the
@@ -206,8 +207,12 @@ export interface Variables {
   logger: Logger;
   /** Set by the auth middleware once a bearer token is verified. */
   userId?: string;
+  /** The verified caller: user, session, current roles and permissions. */
+  principal?: Principal;
   /** Machine code of the error answered, for the request log line. */
   errorCode?: string;
+  /** Extra fields for the request's single log line (error details and stack, failed checks). */
+  logFields?: Record<string, unknown>;
 }
 
 export interface AppEnv {

@@ -7,11 +7,17 @@
 
 export const problemCatalog = {
   bad_request: { status: 400, title: "Bad request" },
+  invalid_token: { status: 400, title: "Invalid, expired or used token" },
   invalid_json: { status: 400, title: "Malformed JSON body" },
   https_required: { status: 400, title: "HTTPS required" },
   unauthorized: { status: 401, title: "Authentication required" },
   invalid_credentials: { status: 401, title: "Invalid credentials" },
+  invalid_refresh_token: { status: 401, title: "Invalid refresh token" },
   forbidden: { status: 403, title: "Forbidden" },
+  email_not_verified: { status: 403, title: "Email address not verified" },
+  account_not_approved: { status: 403, title: "Account awaiting approval" },
+  account_disabled: { status: 403, title: "Account disabled" },
+  current_password_incorrect: { status: 403, title: "Current password incorrect" },
   not_found: { status: 404, title: "Not found" },
   method_not_allowed: { status: 405, title: "Method not allowed" },
   conflict: { status: 409, title: "Conflict" },
@@ -112,13 +118,21 @@ export function problemResponse(
   return new Response(JSON.stringify(body), { status: problem.status, headers });
 }
 
-/** Turns zod-style issues into the `errors` list of a validation problem. */
+/**
+ * Bounds of the `errors` list: a hostile body (thousands of invalid items, a megabyte-long key
+ * echoed in a message) must not turn into an equally large error response. Documented in OpenAPI.
+ */
+export const VALIDATION_ISSUE_LIMITS = { issues: 100, pathLength: 256, messageLength: 512 } as const;
+
+const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
+/** Turns zod-style issues into the `errors` list of a validation problem (the first 100, clipped). */
 export function toValidationIssues(
   issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
   prefix = "",
 ): ValidationIssue[] {
-  return issues.map((issue) => ({
-    path: [prefix, ...issue.path.map(String)].filter((part) => part !== "").join("."),
-    message: issue.message,
+  return issues.slice(0, VALIDATION_ISSUE_LIMITS.issues).map((issue) => ({
+    path: clip([prefix, ...issue.path.map(String)].filter((part) => part !== "").join("."), VALIDATION_ISSUE_LIMITS.pathLength),
+    message: clip(issue.message, VALIDATION_ISSUE_LIMITS.messageLength),
   }));
 }

@@ -1,0 +1,104 @@
+import { z } from "@hono/zod-openapi";
+import { normalizeEmail } from "../../lib/email";
+
+const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** An email as typed; it is normalized (trim, NFKC, lower-case) by the service, once. */
+export const EmailSchema = z
+  .string()
+  .max(320)
+  .refine((value) => {
+    const normalized = normalizeEmail(value);
+    return normalized.length <= 254 && EMAIL_SHAPE.test(normalized);
+  }, "must be a valid email address")
+  .openapi({ example: "ada@example.com", format: "email" });
+
+/**
+ * A password exactly as typed. The route only bounds its size (1024 bytes is also the hashing
+ * limit); the policy (length, common passwords, not the email) is checked by the service because
+ * its minimum length is configuration.
+ */
+export const PasswordSchema = z
+  .string()
+  .min(1)
+  .max(1024)
+  .refine((value) => new TextEncoder().encode(value).byteLength <= 1024, "must be at most 1024 bytes")
+  .openapi({ example: "correct horse battery staple", format: "password" });
+
+const NameSchema = z.string().trim().min(1).max(100);
+const OptionalNameSchema = z.string().trim().max(100).nullable().optional();
+
+/** Opaque tokens from emails and logins: URL-safe characters only. */
+const OpaqueTokenSchema = z.string().min(16).max(256).regex(/^[A-Za-z0-9_-]+$/, "is not a valid token");
+
+export const RegisterBodySchema = z
+  .object({
+    email: EmailSchema,
+    password: PasswordSchema,
+    first_name: NameSchema.openapi({ example: "Ada" }),
+    last_name: NameSchema.openapi({ example: "Lovelace" }),
+    middle_name: OptionalNameSchema,
+    role_title: OptionalNameSchema.openapi({ example: "Engineer" }),
+  })
+  .strict()
+  .openapi("RegisterRequest");
+
+export const AcceptedSchema = z
+  .object({ status: z.literal("accepted"), message: z.string() })
+  .openapi("Accepted");
+
+export const TokenBodySchema = z.object({ token: OpaqueTokenSchema }).strict().openapi("TokenRequest");
+
+export const EmailBodySchema = z.object({ email: EmailSchema }).strict().openapi("EmailRequest");
+
+export const LoginBodySchema = z.object({ email: EmailSchema, password: PasswordSchema }).strict().openapi("LoginRequest");
+
+export const RefreshBodySchema = z.object({ refresh_token: OpaqueTokenSchema }).strict().openapi("RefreshRequest");
+
+export const TokenPairSchema = z
+  .object({
+    access_token: z.string().max(4096),
+    token_type: z.literal("Bearer"),
+    expires_in: z.number().int().openapi({ description: "Seconds until the access token expires" }),
+    refresh_token: z.string().max(256),
+    refresh_expires_in: z.number().int().openapi({ description: "Seconds until the refresh token expires unless used" }),
+  })
+  .openapi("TokenPair");
+
+export const ResetPasswordBodySchema = z
+  .object({ token: OpaqueTokenSchema, new_password: PasswordSchema })
+  .strict()
+  .openapi("ResetPasswordRequest");
+
+export const ChangePasswordBodySchema = z
+  .object({ current_password: PasswordSchema, new_password: PasswordSchema })
+  .strict()
+  .openapi("ChangePasswordRequest");
+
+export const SessionSchema = z
+  .object({
+    id: z.string().uuid(),
+    created_at: z.string().datetime(),
+    last_used_at: z.string().datetime(),
+    expires_at: z.string().datetime(),
+    user_agent: z.string().nullable(),
+    country: z.string().nullable(),
+    current: z.boolean(),
+  })
+  .openapi("Session");
+
+export const SessionListSchema = z.object({ items: z.array(SessionSchema) }).openapi("SessionList");
+
+export const SessionIdParamSchema = z.object({
+  id: z.string().uuid().openapi({ param: { name: "id", in: "path" }, example: "0193a6f0-5b1e-7c3a-9f4d-2b8e6a1c0d47" }),
+});
+
+export const JwksSchema = z
+  .object({
+    keys: z.array(
+      z
+        .object({ kty: z.string(), crv: z.string(), x: z.string(), y: z.string().optional(), kid: z.string(), alg: z.string(), use: z.string() })
+        .openapi("Jwk"),
+    ),
+  })
+  .openapi("Jwks");

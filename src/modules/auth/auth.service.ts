@@ -1,0 +1,192 @@
+import { and, eq, isNull } from "drizzle-orm";
+import { emailTokens, roles, userRoles, users } from "../../db/schema";
+import type { Config } from "../../env";
+import { recordAudit, writeWithAudit } from "../../lib/audit";
+import { normalizeEmail } from "../../lib/email";
+import { newId } from "../../lib/ids";
+import { buildLink, describeTtl, registrationAttemptEmail, verificationEmail } from "../../lib/mail";
+import { hashPassword, verifyAgainstDummy, verifyPassword, type Argon2Params } from "../../lib/password";
+import { checkPassword } from "../../lib/password-policy";
+import { DEFAULT_ROLE } from "../../lib/permissions";
+import { ProblemError } from "../../lib/problem";
+import { randomToken, sha256Hex } from "../../lib/tokens";
+import type { AuthDeps } from "./auth.context";
+import { startSession, type TokenPair } from "./session.service";
+
+export function argon2Params(config: Config): Argon2Params {
+  return { memoryKib: config.ARGON2_MEMORY_KIB, iterations: config.ARGON2_ITERATIONS, parallelism: config.ARGON2_PARALLELISM };
+}
+
+/** Rejects a password that breaks the policy with a 422 naming the field. */
+export function assertPasswordPolicy(config: Config, password: string, email: string, field: string): void {
+  const problems = checkPassword(password, { minLength: config.PASSWORD_MIN_LENGTH, email });
+  if (problems.length > 0) {
+    throw new ProblemError("validation_failed", {
+      detail: "The password does not meet the policy; see `errors`.",
+      errors: problems.map((message) => ({ path: `body.${field}`, message })),
+    });
+  }
+}
+
+/** A new single-use emailed token (stored hashed) and the row that records it. */
+export async function newEmailToken(deps: Pick<AuthDeps, "now">, userId: string, purpose: "verify_email" | "password_reset", ttlSeconds: number) {
+  const token = randomToken(32);
+  const row = { id: newId(deps.now), userId, purpose, tokenHash: await sha256Hex(token), createdAt: deps.now, expiresAt: deps.now + ttlSeconds * 1000 };
+  return { token, row };
+}
+
+export interface RegisterInput {
+  email: string;
+  password: string;
+  first_name: string;
+  last_name: string;
+  middle_name?: string | null | undefined;
+  role_title?: string | null | undefined;
+}
+
+/**
+ * Registers an account without revealing whether the address is taken: the caller always gets
+ * the same 202. A new address gets the default role and a verification email; a taken one gets a
+ * "someone tried to register" email instead. Both paths hash a password, so they cost the same.
+ */
+export async function register(deps: AuthDeps, input: RegisterInput): Promise<void> {
+  const email = normalizeEmail(input.email);
+  assertPasswordPolicy(deps.config, input.password, email, "password");
+  const passwordHash = await hashPassword(input.password, argon2Params(deps.config));
+
+  const existing = await deps.db.select({ id: users.id }).from(users).where(eq(users.email, email)).get();
+  if (existing) {
+    notifyRegistrationAttempt(deps, email);
+    return;
+  }
+  const defaultRole = await deps.db.select({ id: roles.id }).from(roles).where(eq(roles.name, DEFAULT_ROLE)).get();
+  if (!defaultRole) throw new Error(`the default role "${DEFAULT_ROLE}" is missing: migrations not applied?`);
+
+  const userId = newId(deps.now);
+  const verification = await newEmailToken(deps, userId, "verify_email", deps.config.EMAIL_VERIFICATION_TTL);
+  try {
+    await writeWithAudit(
+      deps.db,
+      { ...deps.actor, userId },
+      [{ action: "user.registered", actorUserId: userId, targetType: "user", targetId: userId, changes: { roles: [DEFAULT_ROLE] } }],
+      () => [
+        deps.db.insert(users).values({
+          id: userId,
+          email,
+          passwordHash,
+          firstName: input.first_name,
+          middleName: input.middle_name ?? null,
+          lastName: input.last_name,
+          roleTitle: input.role_title ?? null,
+          isActive: true,
+          isApproved: !deps.config.REQUIRE_APPROVAL,
+          passwordChangedAt: deps.now,
+          createdAt: deps.now,
+          updatedAt: deps.now,
+        }),
+        deps.db.insert(userRoles).values({ userId, roleId: defaultRole.id, createdAt: deps.now }),
+        deps.db.insert(emailTokens).values(verification.row),
+      ],
+      deps.now,
+    );
+  } catch (error) {
+    // Two registrations of one address raced; the loser is told nothing different.
+    if (error instanceof Error && /UNIQUE constraint failed: users\.email/.test(`${error.message} ${String(error.cause)}`)) {
+      notifyRegistrationAttempt(deps, email);
+      return;
+    }
+    throw error;
+  }
+  sendVerification(deps, email, verification.token);
+}
+
+function notifyRegistrationAttempt(deps: AuthDeps, email: string): void {
+  deps.mail({ to: email, ...registrationAttemptEmail(buildLink(deps.config, "/login"), buildLink(deps.config, "/forgot-password")) });
+}
+
+function sendVerification(deps: AuthDeps, email: string, token: string): void {
+  deps.mail({ to: email, ...verificationEmail(buildLink(deps.config, "/verify-email", { token }), describeTtl(deps.config.EMAIL_VERIFICATION_TTL)) });
+}
+
+/**
+ * Consumes a single-use emailed token: one conditional update marks it used, so a token works
+ * once even under concurrent requests. Returns the user it belongs to.
+ */
+export async function consumeEmailToken(deps: AuthDeps, token: string, purpose: "verify_email" | "password_reset"): Promise<string> {
+  const row = await deps.db
+    .select({ id: emailTokens.id, userId: emailTokens.userId, expiresAt: emailTokens.expiresAt })
+    .from(emailTokens)
+    .where(and(eq(emailTokens.tokenHash, await sha256Hex(token)), eq(emailTokens.purpose, purpose), isNull(emailTokens.usedAt)))
+    .get();
+  if (!row || row.expiresAt <= deps.now) throw new ProblemError("invalid_token", { detail: "The token is invalid, expired or already used." });
+  const claimed = await deps.db
+    .update(emailTokens)
+    .set({ usedAt: deps.now })
+    .where(and(eq(emailTokens.id, row.id), isNull(emailTokens.usedAt)))
+    .run();
+  if (claimed.meta.changes !== 1) throw new ProblemError("invalid_token", { detail: "The token is invalid, expired or already used." });
+  return row.userId;
+}
+
+/** Marks the address of the token's user verified. */
+export async function verifyEmail(deps: AuthDeps, token: string): Promise<void> {
+  const userId = await consumeEmailToken(deps, token, "verify_email");
+  await writeWithAudit(
+    deps.db,
+    deps.actor,
+    [{ action: "user.email_verified", actorUserId: userId, targetType: "user", targetId: userId }],
+    () => [deps.db.update(users).set({ emailVerifiedAt: deps.now, updatedAt: deps.now }).where(and(eq(users.id, userId), isNull(users.emailVerifiedAt)))],
+    deps.now,
+  );
+}
+
+/**
+ * Sends a fresh verification email when the address belongs to an unverified account; silent
+ * otherwise. Runs after the response so that its timing is the same for every address.
+ */
+export function resendVerification(deps: AuthDeps, rawEmail: string): void {
+  const email = normalizeEmail(rawEmail);
+  deps.defer(() => resendVerificationNow(deps, email));
+}
+
+async function resendVerificationNow(deps: AuthDeps, email: string): Promise<void> {
+  const user = await deps.db.select({ id: users.id, verifiedAt: users.emailVerifiedAt }).from(users).where(eq(users.email, email)).get();
+  if (!user || user.verifiedAt !== null) return;
+  const verification = await newEmailToken(deps, user.id, "verify_email", deps.config.EMAIL_VERIFICATION_TTL);
+  // Earlier verification links keep working until they expire; only the newest is mailed.
+  await deps.db.insert(emailTokens).values(verification.row).run();
+  sendVerification(deps, email, verification.token);
+}
+
+/**
+ * Checks credentials. Unknown emails and wrong passwords get the same 401 after the same amount
+ * of hashing; account-state problems (disabled, unverified, unapproved) are revealed only to a
+ * caller who proved the password.
+ */
+export async function login(deps: AuthDeps, rawEmail: string, password: string): Promise<TokenPair> {
+  const email = normalizeEmail(rawEmail);
+  const params = argon2Params(deps.config);
+  const user = await deps.db.select().from(users).where(eq(users.email, email)).get();
+  const verdict = user ? await verifyPassword(password, user.passwordHash, params) : await verifyAgainstDummy(password, params);
+  if (!user || !verdict.ok) {
+    await recordAudit(deps.db, deps.actor, {
+      action: "user.login_failed",
+      actorUserId: null,
+      targetType: user ? "user" : null,
+      targetId: user?.id ?? null,
+      changes: { reason: user ? "wrong_password" : "unknown_email" },
+    });
+    throw new ProblemError("invalid_credentials", { detail: "The email or password is incorrect." });
+  }
+  if (!user.isActive) throw new ProblemError("account_disabled", { detail: "This account is disabled." });
+  if (deps.config.REQUIRE_EMAIL_VERIFICATION && user.emailVerifiedAt === null) {
+    throw new ProblemError("email_not_verified", { detail: "Verify your email address first; POST /api/v1/auth/resend-verification sends a new link." });
+  }
+  if (deps.config.REQUIRE_APPROVAL && !user.isApproved) {
+    throw new ProblemError("account_not_approved", { detail: "An administrator has not approved this account yet." });
+  }
+  const rehash = verdict.needsRehash
+    ? [deps.db.update(users).set({ passwordHash: await hashPassword(password, params), updatedAt: deps.now }).where(eq(users.id, user.id))]
+    : [];
+  return startSession(deps, user.id, rehash);
+}

@@ -1,0 +1,75 @@
+import { and, eq, isNull } from "drizzle-orm";
+import { emailTokens, users } from "../../db/schema";
+import { writeWithAudit } from "../../lib/audit";
+import { normalizeEmail } from "../../lib/email";
+import { buildLink, describeTtl, passwordChangedEmail, passwordResetEmail } from "../../lib/mail";
+import { hashPassword, verifyPassword } from "../../lib/password";
+import { ProblemError } from "../../lib/problem";
+import type { AuthDeps } from "./auth.context";
+import { argon2Params, assertPasswordPolicy, consumeEmailToken, newEmailToken } from "./auth.service";
+import { endSessions } from "./session.service";
+
+/**
+ * Starts a password reset. The response never depends on the address: the lookup, the token and
+ * the email all happen after it (ctx.waitUntil). A new request supersedes earlier reset tokens.
+ */
+export function forgotPassword(deps: AuthDeps, rawEmail: string): void {
+  const email = normalizeEmail(rawEmail);
+  deps.defer(async () => {
+    const user = await deps.db.select({ id: users.id, isActive: users.isActive }).from(users).where(eq(users.email, email)).get();
+    if (!user || !user.isActive) return;
+    const reset = await newEmailToken(deps, user.id, "password_reset", deps.config.PASSWORD_RESET_TTL);
+    await writeWithAudit(
+      deps.db,
+      deps.actor,
+      [{ action: "user.password_reset_requested", actorUserId: null, targetType: "user", targetId: user.id }],
+      () => [
+        deps.db
+          .update(emailTokens)
+          .set({ usedAt: deps.now })
+          .where(and(eq(emailTokens.userId, user.id), eq(emailTokens.purpose, "password_reset"), isNull(emailTokens.usedAt))),
+        deps.db.insert(emailTokens).values(reset.row),
+      ],
+      deps.now,
+    );
+    deps.mail({ to: email, ...passwordResetEmail(buildLink(deps.config, "/reset-password", { token: reset.token }), describeTtl(deps.config.PASSWORD_RESET_TTL)) });
+  });
+}
+
+/** Sets a new password from a reset token and ends every session of the user. */
+export async function resetPassword(deps: AuthDeps, token: string, newPassword: string): Promise<void> {
+  const userId = await consumeEmailToken(deps, token, "password_reset");
+  const user = await deps.db.select({ email: users.email }).from(users).where(eq(users.id, userId)).get();
+  if (!user) throw new ProblemError("invalid_token", { detail: "The token is invalid, expired or already used." });
+  assertPasswordPolicy(deps.config, newPassword, user.email, "new_password");
+  const passwordHash = await hashPassword(newPassword, argon2Params(deps.config));
+  await endSessions(
+    deps,
+    { userId },
+    "password_reset",
+    { action: "user.password_reset", actorUserId: userId, targetType: "user", targetId: userId },
+    [deps.db.update(users).set({ passwordHash, passwordChangedAt: deps.now, updatedAt: deps.now }).where(eq(users.id, userId))],
+  );
+  deps.mail({ to: user.email, ...passwordChangedEmail(buildLink(deps.config, "/forgot-password")) });
+}
+
+/** Changes the caller's password after checking the current one; every other session ends. */
+export async function changePassword(deps: AuthDeps, principal: { userId: string; sessionId: string }, current: string, next: string): Promise<void> {
+  const user = await deps.db.select({ email: users.email, passwordHash: users.passwordHash }).from(users).where(eq(users.id, principal.userId)).get();
+  if (!user) throw new ProblemError("unauthorized");
+  const params = argon2Params(deps.config);
+  const verdict = await verifyPassword(current, user.passwordHash, params);
+  if (!verdict.ok) {
+    throw new ProblemError("current_password_incorrect", { detail: "The current password is incorrect." });
+  }
+  assertPasswordPolicy(deps.config, next, user.email, "new_password");
+  const passwordHash = await hashPassword(next, params);
+  await endSessions(
+    deps,
+    { userId: principal.userId, exceptSessionId: principal.sessionId },
+    "password_changed",
+    { action: "user.password_changed", actorUserId: principal.userId, sessionId: principal.sessionId, targetType: "user", targetId: principal.userId },
+    [deps.db.update(users).set({ passwordHash, passwordChangedAt: deps.now, updatedAt: deps.now }).where(eq(users.id, principal.userId))],
+  );
+  deps.mail({ to: user.email, ...passwordChangedEmail(buildLink(deps.config, "/forgot-password")) });
+}

@@ -1,9 +1,10 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "./env";
 import { allowedMethods } from "./lib/allowed-methods";
 import { describeError } from "./lib/logger";
-import { ProblemError, problemResponse, toValidationIssues } from "./lib/problem";
+import { problemCatalog, ProblemError, problemResponse, toValidationIssues, type ProblemCode } from "./lib/problem";
 import { bodyLimit } from "./middleware/body-limit";
 import { configGuard } from "./middleware/config-guard";
 import { cors } from "./middleware/cors";
@@ -29,25 +30,41 @@ function origin(c: Context<AppEnv>): string {
   return config ? config.PUBLIC_BASE_URL : new URL(c.req.url).origin;
 }
 
-/** Renders any thrown error as a problem; only unexpected ones become a 500, logged with the stack. */
+/**
+ * Renders any thrown error as a problem; only unexpected ones become a 500. Error details (with
+ * the stack) go into the request's single log line, never into the body.
+ */
 function renderError(error: unknown, c: Context<AppEnv>): Response {
   const requestId = c.get("requestId") ?? crypto.randomUUID();
   let problem: ProblemError;
   if (error instanceof ProblemError) {
     problem = error;
-    if (problem.status >= 500) c.get("logger")?.error("request failed", { code: problem.code, ...describeError(problem.init.cause ?? problem) });
+    if (problem.status >= 500) addLogFields(c, describeError(problem.init.cause ?? problem));
+  } else if (error instanceof HTTPException && error.status < 500) {
+    // Hono and its validators throw these (e.g. zod-openapi's 415 for an undeclared media type).
+    problem = fromHttpException(error);
   } else if (isBindingUnavailable(error)) {
-    c.get("logger")?.error("dependency unavailable", describeError(error));
+    addLogFields(c, describeError(error));
     problem = new ProblemError("service_unavailable", {
       detail: "A storage dependency is temporarily unavailable. Retry shortly.",
       headers: { "Retry-After": "5" },
     });
   } else {
-    c.get("logger")?.error("unhandled error", describeError(error));
+    addLogFields(c, describeError(error));
     problem = new ProblemError("internal_error", { detail: "An unexpected error occurred. Quote the request id when reporting it." });
   }
   c.set("errorCode", problem.code);
   return problemResponse(problem, { origin: origin(c), requestId });
+}
+
+function addLogFields(c: Context<AppEnv>, fields: Record<string, unknown>): void {
+  c.set("logFields", { ...c.get("logFields"), ...fields });
+}
+
+/** A client error raised as HTTPException, as the problem of the same status. */
+function fromHttpException(error: HTTPException): ProblemError {
+  const code = (Object.keys(problemCatalog) as ProblemCode[]).find((candidate) => problemCatalog[candidate].status === error.status);
+  return new ProblemError(code ?? "bad_request", { status: error.status, detail: error.message || undefined });
 }
 
 /** D1, R2 and Durable Object outages surface as errors with these messages. */
@@ -83,7 +100,7 @@ export function createApp() {
   app.use("*", configGuard);
   app.use("*", httpsOnly);
   app.use("*", async (c, next) => {
-    if (REFUSED_METHODS.has(c.req.method)) throw methodNotAllowed(app, c);
+    if (REFUSED_METHODS.has(c.req.method)) throw methodNotAllowed(c, allowedMethods(app.routes, new URL(c.req.url).pathname));
     await next();
   });
   app.use("*", cors);
@@ -97,16 +114,21 @@ export function createApp() {
 
   app.notFound((c) => {
     const methods = allowedMethods(app.routes, new URL(c.req.url).pathname);
-    if (methods.length === 0) throw new ProblemError("not_found", { detail: "No route matches this path." });
-    if (c.req.method === "OPTIONS") return c.body(null, 204, { Allow: methods.join(", ") });
-    throw methodNotAllowed(app, c);
+    if (c.req.method === "OPTIONS" && methods.length > 0) return c.body(null, 204, { Allow: methods.join(", ") });
+    throw methodNotAllowed(c, methods);
   });
   app.onError(renderError);
   return app;
 }
 
-function methodNotAllowed(app: OpenAPIHono<AppEnv>, c: Context<AppEnv>): ProblemError {
-  const methods = allowedMethods(app.routes, new URL(c.req.url).pathname);
+/**
+ * 405 with `Allow` for a known path, 404 otherwise. A method the path does route also lands in
+ * notFound when its handler answered `c.notFound()`: that is a 404 too, never "GET not allowed".
+ */
+function methodNotAllowed(c: Context<AppEnv>, methods: string[]): ProblemError {
+  if (methods.length === 0 || methods.includes(c.req.method)) {
+    return new ProblemError("not_found", { detail: "No route matches this path." });
+  }
   return new ProblemError("method_not_allowed", {
     detail: `${c.req.method} is not supported here.`,
     headers: { Allow: methods.join(", ") },

@@ -19,10 +19,11 @@ function compile(path: string): RegExp {
       return segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
     })
     .join("/");
-  return new RegExp(`^${source}/?$`);
+  // Strict like Hono's router: "/health/" is not "/health", so it must not be offered as such.
+  return new RegExp(`^${source}$`);
 }
 
-const compiledTables = new WeakMap<readonly RouteEntry[], CompiledRoute[]>();
+const compiledTables = new WeakMap<readonly RouteEntry[], { size: number; table: CompiledRoute[] }>();
 
 /**
  * The methods routed for `path`, with HEAD implied by GET and OPTIONS always allowed.
@@ -31,13 +32,16 @@ const compiledTables = new WeakMap<readonly RouteEntry[], CompiledRoute[]>();
  * @example allowedMethods(app.routes, "/health") // ["GET", "HEAD", "OPTIONS"]
  */
 export function allowedMethods(routes: readonly RouteEntry[], path: string): string[] {
-  let table = compiledTables.get(routes);
-  if (!table) {
-    table = routes
+  let compiled = compiledTables.get(routes);
+  // An app's route list grows in place while modules are mounted; recompile when it did.
+  if (compiled?.size !== routes.length) {
+    const table = routes
       .filter((route) => route.method !== "ALL" && route.path !== "/*")
       .map((route) => ({ method: route.method.toUpperCase(), pattern: compile(route.path) }));
-    compiledTables.set(routes, table);
+    compiled = { size: routes.length, table };
+    compiledTables.set(routes, compiled);
   }
+  const { table } = compiled;
   const methods = new Set(table.filter((route) => route.pattern.test(path)).map((route) => route.method));
   if (methods.size === 0) return [];
   if (methods.has("GET")) methods.add("HEAD");

@@ -8,9 +8,17 @@ export type LogLevel = keyof typeof logLevels;
 
 const SECRET_FIELD = /pass(word)?|token|secret|authorization|cookie|api[_-]?key|signature|reset_link|jwk/i;
 
-/** Replaces the values of credential-like fields, at any depth, with "[redacted]". */
+const MAX_DEPTH = 6;
+
+/**
+ * Replaces the values of credential-like fields with "[redacted]". Objects nested deeper than
+ * the walk goes are replaced by "[truncated]": returning them as they are would log their secrets.
+ *
+ * @example redact({ email: "a@b.c", password: "hunter2" }) // { email: "a@b.c", password: "[redacted]" }
+ */
 export function redact(value: unknown, depth = 0): unknown {
-  if (depth > 6 || value === null || typeof value !== "object") return value;
+  if (value === null || typeof value !== "object") return value;
+  if (depth > MAX_DEPTH) return "[truncated]";
   if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {
@@ -37,7 +45,9 @@ export function createLogger(level: LogLevel, base: Record<string, unknown> = {}
   const threshold = logLevels[level];
   const write = (lineLevel: LogLevel, message: string, fields?: Record<string, unknown>) => {
     if (logLevels[lineLevel] < threshold) return;
-    const line = { timestamp: new Date().toISOString(), level: lineLevel, message, ...base, ...(redact(fields ?? {}) as object) };
+    const fixed = { timestamp: new Date().toISOString(), level: lineLevel, message };
+    // The fixed keys come first and cannot be overwritten by a field of the same name.
+    const line = { ...fixed, ...base, ...(redact(fields ?? {}) as object), ...fixed };
     const text = JSON.stringify(line);
     if (lineLevel === "error") console.error(text);
     else if (lineLevel === "warn") console.warn(text);

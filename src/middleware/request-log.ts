@@ -4,8 +4,9 @@ import { loadConfig, type AppEnv } from "../env";
 import { createLogger } from "../lib/logger";
 
 /**
- * Exactly one JSON line per request, written after the response is known. The path is logged
- * without its query string, which may carry tokens (signed links, reset tokens).
+ * Exactly one JSON line per request, written after the response is known; error details that
+ * handlers and `onError` collect in `logFields` ride on it. The path is logged without its query
+ * string, which may carry tokens (signed links, reset tokens).
  */
 export const requestLog = createMiddleware<AppEnv>(async (c, next) => {
   const started = Date.now();
@@ -19,6 +20,7 @@ export const requestLog = createMiddleware<AppEnv>(async (c, next) => {
     const status = c.res.status;
     const cf = c.req.raw.cf as { colo?: string; country?: string } | undefined;
     const line = {
+      ...c.get("logFields"),
       method: c.req.method,
       path: new URL(c.req.url).pathname,
       route: routePath(c, -1),

@@ -58,12 +58,11 @@ export function createDocsRoutes(document: (config: Config) => unknown, guard?: 
   });
 
   docs.get("/docs", access, async (c, next) => {
-    await renderSwaggerUi(c, next);
-    const html = await c.res.clone().text();
+    // swaggerUI returns its page rather than setting c.res, so read the returned response.
+    const rendered = await renderSwaggerUi(c, next);
+    const html = rendered instanceof Response ? await rendered.text() : "";
     docsPolicy ??= docsContentSecurityPolicy(html);
-    c.res = new Response(html, c.res);
-    c.res.headers.set("Content-Security-Policy", await docsPolicy);
-    c.res.headers.set("Cache-Control", "no-cache");
+    return c.html(html, 200, { "Content-Security-Policy": await docsPolicy, "Cache-Control": "no-cache" });
   });
 
   docs.get(`${VENDOR_BASE}/*`, async (c) => {

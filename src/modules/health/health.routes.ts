@@ -2,10 +2,26 @@ import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../../env";
 import { errorResponses, jsonContent } from "../../lib/openapi";
 import { APP_VERSION } from "../../version";
-import { LivenessSchema, ReadinessSchema } from "./health.schemas";
+import { LivenessSchema, ReadinessSchema, ServiceIndexSchema } from "./health.schemas";
 import { runReadinessChecks } from "./health.service";
 
 export const healthRoutes = new OpenAPIHono<AppEnv>();
+
+const getServiceIndex = createRoute({
+  method: "get",
+  path: "/",
+  operationId: "getServiceIndex",
+  tags: ["Health"],
+  summary: "The service's front door: name, version and where the docs and probes are",
+  responses: { 200: jsonContent(ServiceIndexSchema, "The service index"), ...errorResponses() },
+});
+
+// A resource at "/" means a bare request to the host gets an answer, and `TRACE /` a 405 with Allow.
+healthRoutes.openapi(getServiceIndex, (c) => {
+  c.header("Cache-Control", "no-store");
+  const links = { docs: "/docs", openapi: "/openapi.json", health: "/health", problems: "/problems" };
+  return c.json({ name: "Edge Auth API", version: APP_VERSION, links }, 200);
+});
 
 const getLiveness = createRoute({
   method: "get",
@@ -35,11 +51,13 @@ const getReadiness = createRoute({
 });
 
 healthRoutes.openapi(getReadiness, async (c) => {
-  const checks = await runReadinessChecks(c.env);
+  const probed = await runReadinessChecks(c.env);
+  const checks = probed.map((result) => result.check);
   const failed = checks.filter((check) => !check.ok).map((check) => check.name);
   c.header("Cache-Control", "no-store");
   if (failed.length > 0) {
-    c.get("logger").error("readiness check failed", { failed, checks });
+    const causes = Object.fromEntries(probed.filter((result) => result.cause).map((result) => [result.check.name, result.cause]));
+    c.set("logFields", { ...c.get("logFields"), failed_checks: failed, check_errors: causes });
     c.header("Retry-After", "10");
     return c.json({ status: "unavailable" as const, version: APP_VERSION, checks, failed }, 503);
   }

@@ -3,19 +3,29 @@ import type { ReadinessCheck } from "./health.schemas";
 
 const CHECK_TIMEOUT_MS = 2_000;
 
-async function timed(name: string, probe: () => Promise<unknown>): Promise<ReadinessCheck> {
+class CheckTimeout extends Error {}
+
+/** The check's result; the raw error goes to the log only (this endpoint is public). */
+export interface ProbedCheck {
+  check: ReadinessCheck;
+  cause?: string;
+}
+
+async function timed(name: string, probe: () => Promise<unknown>): Promise<ProbedCheck> {
   const started = Date.now();
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     await Promise.race([
       probe(),
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`timed out after ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+        timer = setTimeout(() => reject(new CheckTimeout(`timed out after ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
       }),
     ]);
-    return { name, ok: true, latency_ms: Date.now() - started };
+    return { check: { name, ok: true, latency_ms: Date.now() - started } };
   } catch (error) {
-    return { name, ok: false, latency_ms: Date.now() - started, error: error instanceof Error ? error.message : String(error) };
+    const latency_ms = Date.now() - started;
+    const error_text = error instanceof CheckTimeout ? error.message : "unavailable";
+    return { check: { name, ok: false, latency_ms, error: error_text }, cause: error instanceof Error ? error.message : String(error) };
   } finally {
     clearTimeout(timer);
   }
@@ -25,7 +35,7 @@ async function timed(name: string, probe: () => Promise<unknown>): Promise<Readi
  * Probes every dependency in parallel: D1 with `select 1`, R2 with a HEAD of a key that need not
  * exist, and each Durable Object namespace with a ping RPC to a fixed object.
  */
-export async function runReadinessChecks(env: Bindings): Promise<ReadinessCheck[]> {
+export async function runReadinessChecks(env: Bindings): Promise<ProbedCheck[]> {
   return Promise.all([
     timed("d1", () => env.DB.prepare("select 1 as ok").first()),
     timed("r2", () => env.FILES.head("health/probe")),

@@ -1,0 +1,48 @@
+// The benchmark's scenarios, run in this order by `npm run bench` (scripts/bench.mjs) against the
+// production bundle served by Miniflare. Every feature adds its own here; the first one is the
+// baseline that every other scenario's throughput is compared with in the same run.
+//
+// A scenario:
+//   name          what the table shows, e.g. "GET /api/v1/users/me"
+//   method        HTTP method (default GET)
+//   path          request path (with the query string, if any)
+//   headers       request headers (optional)
+//   body          request body, a string or an object sent as JSON (optional)
+//   expectStatus  the status every response should have (default 200); others count as unexpected
+//   setup         optional async ({ url, vars, mf, request }) => ({ headers?, body?, path? }), run once
+//                 before the warm-up: sign in and return a bearer header, create a resource, ...
+//                 `request(path, init)` is fetch against the server; `vars` are the worker's
+//                 variables (BOOTSTRAP_ADMIN_EMAIL / BOOTSTRAP_ADMIN_PASSWORD among them).
+//
+// Example of a later, authenticated scenario:
+//   {
+//     name: "GET /api/v1/users/me",
+//     path: "/api/v1/users/me",
+//     setup: async ({ vars, request }) => {
+//       const login = await request("/api/v1/auth/login", {
+//         method: "POST",
+//         headers: { "Content-Type": "application/json" },
+//         body: JSON.stringify({ email: vars.BOOTSTRAP_ADMIN_EMAIL, password: vars.BOOTSTRAP_ADMIN_PASSWORD }),
+//       });
+//       const { access_token } = await login.json();
+//       return { headers: { Authorization: `Bearer ${access_token}` } };
+//     },
+//   },
+
+/**
+ * Variables for the benchmarked worker, on top of wrangler.toml's [vars] and the generated secrets.
+ * Production argon2 parameters stay: a benchmark of cheap hashing would measure the wrong thing.
+ */
+export const serverVars = {
+  // One JSON log line per request is part of the real cost; "info" keeps it in the measurement.
+  LOG_LEVEL: "info",
+};
+
+export const scenarios = [
+  // The baseline: no dependency, no body parsing; shows the runtime's ceiling on this machine.
+  { name: "GET /health", path: "/health" },
+  // D1 `select 1`, an R2 HEAD and a Durable Object RPC per request.
+  { name: "GET /health/ready", path: "/health/ready" },
+  // The generated document (cached per isolate after the first request) serialised per request.
+  { name: "GET /openapi.json", path: "/openapi.json" },
+];

@@ -1,6 +1,7 @@
 // `npm start`: the one command a fresh clone needs to run the API locally on its embedded defaults.
 // Installs dependencies, writes .dev.vars with fresh development secrets when missing, applies the
-// D1 migrations to the local database, then runs `wrangler dev` on http://127.0.0.1:8787.
+// D1 migrations to the local database, creates the bootstrap administrator from .dev.vars, then
+// runs `wrangler dev` on http://127.0.0.1:8787.
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -42,6 +43,10 @@ ensureDependencies();
 const vars = ensureDevVars();
 console.log("• applying D1 migrations to the local database");
 run("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local"], { env: { ...offlineEnv, CI: "true" } });
+console.log("• ensuring the bootstrap administrator exists");
+run("node", ["scripts/create-admin.mjs", "--local", "--email", vars.BOOTSTRAP_ADMIN_EMAIL, "--password-env", "BOOTSTRAP_ADMIN_PASSWORD"], {
+  env: { ...offlineEnv, BOOTSTRAP_ADMIN_PASSWORD: vars.BOOTSTRAP_ADMIN_PASSWORD },
+});
 
 console.log(`
   Edge Auth API (development)

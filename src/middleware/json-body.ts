@@ -14,8 +14,9 @@ const JSON_MEDIA_TYPE = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$
 export function jsonBody(skip: (c: Context<AppEnv>) => boolean) {
   return createMiddleware<AppEnv>(async (c, next) => {
     if (c.req.method === "GET" || c.req.method === "HEAD" || c.req.method === "OPTIONS" || skip(c)) return next();
-    const text = await c.req.raw.clone().text();
-    if (text.length === 0) return next();
+    // Bytes first: the media type is checked before anything is decoded as text.
+    const bytes = await c.req.raw.clone().arrayBuffer();
+    if (bytes.byteLength === 0) return next();
     const contentType = c.req.header("Content-Type") ?? "";
     if (!JSON_MEDIA_TYPE.test(contentType.trim())) {
       throw new ProblemError("unsupported_media_type", {
@@ -24,7 +25,8 @@ export function jsonBody(skip: (c: Context<AppEnv>) => boolean) {
       });
     }
     try {
-      JSON.parse(text);
+      // JSON is UTF-8 (RFC 8259 §8.1): invalid byte sequences are malformed JSON, not replacement characters.
+      JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
     } catch {
       throw new ProblemError("invalid_json", { detail: "The request body is not valid JSON." });
     }

@@ -63,7 +63,9 @@ export async function deliverQuietly(context: Omit<BackgroundMailContext, "waitU
  * mail({ to: user.email, ...passwordChangedEmail() });
  */
 export function createBackgroundMailer(context: BackgroundMailContext, deps?: MailTransportDeps): Mailer {
-  return (message) => context.waitUntil(deliverQuietly(context, message, deps));
+  return (message) => {
+    context.waitUntil(deliverQuietly(context, message, deps));
+  };
 }
 
 /** The request's `Mailer`: its bindings, config and logger, and its execution context's `waitUntil`. */

@@ -1,5 +1,6 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { AppEnv, Config } from "../../env";
+import type { AppEnv, Config, Environment } from "../../env";
+import { responseHeaderComponents } from "../../lib/openapi";
 import { APP_VERSION } from "../../version";
 
 const cache = new WeakMap<object, unknown>();
@@ -10,8 +11,94 @@ export function registerOpenApiComponents(app: OpenAPIHono<AppEnv>): void {
     type: "http",
     scheme: "bearer",
     bearerFormat: "JWT",
-    description: "A short-lived access token from POST /api/v1/auth/login or /auth/refresh.",
+    description:
+      "A short-lived access token from POST /api/v1/auth/login or /auth/refresh: a JWS signed with " +
+      "EdDSA or ES256, `typ: at+jwt`. Verified following RFC8725 (JWT Best Current Practices): the " +
+      "algorithm list is pinned (never `none`), the `kid` must name a known key, `jku`/`x5u`/`jwk` " +
+      "headers are never followed, and `iss`, `aud`, `exp` and `typ` are checked.",
   });
+}
+
+/** Server descriptions name the environment in the words API inventories expect. */
+const serverDescriptions: Record<Environment, string> = {
+  development: "local development",
+  test: "test",
+  staging: "staging",
+  production: "production",
+};
+
+export type JsonObject = Record<string, unknown>;
+const isObject = (value: unknown): value is JsonObject => typeof value === "object" && value !== null && !Array.isArray(value);
+const HTTP_METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+const INT32 = { min: -(2 ** 31), max: 2 ** 31 - 1 };
+
+const headerRef = (name: keyof typeof responseHeaderComponents) => ({ $ref: `#/components/headers/${name}` });
+
+/**
+ * Adds the headers the pipeline sets to every response: X-Request-Id and the CORS origin on all of
+ * them; on routes that declare a 429 (rate-limited routes) the RateLimit fields on 2xx/4xx answers
+ * and Retry-After on the 429. Done here, once, so no route definition can leave them out.
+ */
+function addPipelineHeaders(document: JsonObject): void {
+  const components = (document.components ??= {}) as JsonObject;
+  components.headers = { ...(components.headers as JsonObject | undefined), ...responseHeaderComponents };
+  for (const pathItem of Object.values((document.paths ?? {}) as JsonObject)) {
+    if (!isObject(pathItem)) continue;
+    for (const method of HTTP_METHODS) {
+      const operation = pathItem[method];
+      if (!isObject(operation) || !isObject(operation.responses)) continue;
+      const responses = operation.responses;
+      const rateLimited = "429" in responses;
+      for (const [status, response] of Object.entries(responses)) {
+        if (!isObject(response) || "$ref" in response) continue;
+        // Fresh objects: route definitions may share one response or headers object between statuses.
+        const headers: JsonObject = { ...(response.headers as JsonObject | undefined) };
+        responses[status] = { ...response, headers };
+        headers["X-Request-Id"] ??= headerRef("X-Request-Id");
+        headers["Access-Control-Allow-Origin"] ??= headerRef("Access-Control-Allow-Origin");
+        if (rateLimited && /^[24]/.test(status)) {
+          headers.RateLimit ??= headerRef("RateLimit");
+          headers["RateLimit-Policy"] ??= headerRef("RateLimit-Policy");
+        }
+        if (status === "429") headers["Retry-After"] ??= headerRef("Retry-After");
+      }
+    }
+  }
+}
+
+/** Lengths a string format fixes by itself (zod's uuid pattern is exactly 36 characters). */
+const IMPLIED_MAX_LENGTH: Record<string, number> = { uuid: 36 };
+
+/**
+ * Fills in what a schema's own constraints already imply, so zod definitions stay short: integer
+ * schemas with both bounds get the `format` those bounds fit (int32 or int64), which zod's
+ * `.int().min().max()` does not emit; uuid strings get their fixed maxLength.
+ */
+function addImpliedConstraints(node: unknown): void {
+  if (Array.isArray(node)) {
+    for (const item of node) addImpliedConstraints(item);
+    return;
+  }
+  if (!isObject(node)) return;
+  if (node.type === "integer" && node.format === undefined && typeof node.minimum === "number" && typeof node.maximum === "number") {
+    node.format = node.minimum >= INT32.min && node.maximum <= INT32.max ? "int32" : "int64";
+  }
+  const types = Array.isArray(node.type) ? node.type : [node.type];
+  if (types.includes("string") && typeof node.format === "string" && node.maxLength === undefined) {
+    const implied = IMPLIED_MAX_LENGTH[node.format];
+    if (implied !== undefined) node.maxLength = implied;
+  }
+  for (const value of Object.values(node)) addImpliedConstraints(value);
+}
+
+/**
+ * The conventions every generated document gets (see addPipelineHeaders and addImpliedConstraints);
+ * mutates `document` in place.
+ */
+export function applyDocumentConventions(document: JsonObject): void {
+  addPipelineHeaders(document);
+  addImpliedConstraints(document.components);
+  addImpliedConstraints(document.paths);
 }
 
 /**
@@ -32,7 +119,14 @@ export function buildOpenApiDocument(app: OpenAPIHono<AppEnv>, config: Config): 
       license: { name: "Proprietary" },
       contact: { name: "Platform team", url: `${config.PUBLIC_BASE_URL}/docs` },
     },
-    servers: [{ url: config.PUBLIC_BASE_URL, description: config.ENVIRONMENT }],
+    servers: [
+      {
+        url: config.PUBLIC_BASE_URL,
+        description: serverDescriptions[config.ENVIRONMENT],
+        // Only production serves the public; every other deployment is for the team.
+        "x-internal": config.ENVIRONMENT !== "production",
+      },
+    ],
     tags: [
       { name: "Health", description: "Liveness and readiness probes" },
       { name: "Problems", description: "The catalog of error types" },
@@ -43,7 +137,8 @@ export function buildOpenApiDocument(app: OpenAPIHono<AppEnv>, config: Config): 
       { name: "Audit", description: "The security audit log" },
       { name: "Files", description: "Uploads stored in R2" },
     ],
-  });
+  }) as unknown as JsonObject;
+  applyDocumentConventions(document);
   cache.set(config, document);
   return document;
 }

@@ -7,9 +7,9 @@ export const problemRoutes = new OpenAPIHono<AppEnv>();
 
 const ProblemTypeSchema = z
   .object({
-    code: z.string().openapi({ example: "validation_failed" }),
-    status: z.number().int(),
-    title: z.string(),
+    code: z.string().max(64).openapi({ example: "validation_failed" }),
+    status: z.number().int().min(400).max(599),
+    title: z.string().max(200),
   })
   .openapi("ProblemType");
 
@@ -19,7 +19,7 @@ const listProblemTypes = createRoute({
   operationId: "listProblemTypes",
   tags: ["Problems"],
   summary: "Every error type the API answers with",
-  responses: { ...errorResponses(), 200: jsonContent(z.object({ items: z.array(ProblemTypeSchema) }), "The catalog") },
+  responses: { ...errorResponses(), 200: jsonContent(z.object({ items: z.array(ProblemTypeSchema).max(Object.keys(problemCatalog).length) }), "The catalog") },
 });
 
 const toType = (code: ProblemCode) => ({ code, ...problemCatalog[code] });

@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../../env";
-import { errorResponses, jsonContent } from "../../lib/openapi";
+import { errorResponses, jsonContent, ProblemSchema } from "../../lib/openapi";
 import { APP_VERSION } from "../../version";
 import { LivenessSchema, ReadinessSchema, ServiceIndexSchema } from "./health.schemas";
 import { runReadinessChecks } from "./health.service";
@@ -46,7 +46,13 @@ const getReadiness = createRoute({
   responses: {
     ...errorResponses(),
     200: jsonContent(ReadinessSchema, "Every dependency answered"),
-    503: jsonContent(ReadinessSchema, "At least one dependency failed; `failed` names it"),
+    503: {
+      description: "At least one dependency failed (`failed` names it), or the service is misconfigured (a problem)",
+      content: {
+        "application/json": { schema: ReadinessSchema },
+        "application/problem+json": { schema: ProblemSchema },
+      },
+    },
   },
 });
 

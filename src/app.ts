@@ -9,15 +9,27 @@ import { bodyLimit } from "./middleware/body-limit";
 import { configGuard } from "./middleware/config-guard";
 import { cors } from "./middleware/cors";
 import { httpsOnly } from "./middleware/https-only";
+import { permissionMiddleware } from "./middleware/auth";
 import { jsonBody } from "./middleware/json-body";
 import { requestId } from "./middleware/request-id";
 import { requestLog } from "./middleware/request-log";
 import { securityHeaders } from "./middleware/security-headers";
 import { timeout } from "./middleware/timeout";
+import { auditRoutes } from "./modules/audit/audit.routes";
+import { authRoutes } from "./modules/auth/auth.routes";
+import { jwksRoutes } from "./modules/auth/jwks.routes";
+import { passwordRoutes } from "./modules/auth/password.routes";
+import { sessionRoutes } from "./modules/auth/session.routes";
+import { devRoutes } from "./modules/dev/dev.routes";
 import { createDocsRoutes } from "./modules/docs/docs.routes";
 import { buildOpenApiDocument, registerOpenApiComponents } from "./modules/docs/openapi-document";
+import { fileRoutes } from "./modules/files/files.routes";
 import { healthRoutes } from "./modules/health/health.routes";
+import { permissionRoutes } from "./modules/permissions/permissions.routes";
 import { problemRoutes } from "./modules/problems/problems.routes";
+import { roleRoutes } from "./modules/roles/roles.routes";
+import { meRoutes } from "./modules/users/me.routes";
+import { userRoutes } from "./modules/users/users.routes";
 
 /** Methods this API never serves, whatever the path (TRACE would echo credentials back). */
 const REFUSED_METHODS = new Set(["TRACE", "TRACK", "CONNECT"]);
@@ -110,7 +122,18 @@ export function createApp() {
 
   app.route("/", healthRoutes);
   app.route("/", problemRoutes);
-  app.route("/", createDocsRoutes((config) => buildOpenApiDocument(app, config)));
+  app.route("/", jwksRoutes);
+  app.route("/api/v1", authRoutes);
+  app.route("/api/v1", sessionRoutes);
+  app.route("/api/v1", passwordRoutes);
+  app.route("/api/v1", meRoutes);
+  app.route("/api/v1", userRoutes);
+  app.route("/api/v1", roleRoutes);
+  app.route("/api/v1", permissionRoutes);
+  app.route("/api/v1", auditRoutes);
+  app.route("/api/v1", devRoutes);
+  app.route("/api/v1", fileRoutes);
+  app.route("/", createDocsRoutes((config) => buildOpenApiDocument(app, config), permissionMiddleware("docs:read")));
 
   app.notFound((c) => {
     const methods = allowedMethods(app.routes, new URL(c.req.url).pathname);

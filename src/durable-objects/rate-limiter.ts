@@ -1,11 +1,209 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Bindings } from "../env";
 
-/** One object per limited key. The limiter itself arrives with the rate-limit work. */
+/** One policy to evaluate for this object's key. Limits travel with the call, so overrides apply at once. */
+export interface LimitRequest {
+  policy: string;
+  /** Units allowed in any sliding window. */
+  limit: number;
+  /** Window length in seconds. */
+  window: number;
+  /** Units this request takes (1 for a request). */
+  cost: number;
+}
+
+/** The state of one policy after a call, everything the RateLimit fields need. */
+export interface LimitState {
+  policy: string;
+  limit: number;
+  window: number;
+  /** Whether this policy alone would admit the request. */
+  allowed: boolean;
+  /** Units left in the current window after this call (what `check` counted is already taken off). */
+  remaining: number;
+  /** Seconds until the oldest counted unit leaves the window (the draft's `t`); null when none is counted. */
+  reset: number | null;
+  /** Seconds until a request of this cost would be admitted; 0 when it is. */
+  retryAfter: number;
+  /** When the units were counted (ms), to refund exactly them; null when nothing was counted. */
+  countedAt: number | null;
+}
+
+export interface LimitDecision {
+  /** True when every policy admits the request; only then is anything counted. */
+  allowed: boolean;
+  states: LimitState[];
+}
+
+export interface RefundRequest {
+  policy: string;
+  limit: number;
+  window: number;
+  cost: number;
+  countedAt: number;
+}
+
+interface HitRow extends Record<string, SqlStorageValue> {
+  at: number;
+  units: number;
+}
+
+/**
+ * A sliding-window log per policy for one partition key (a hashed IP, user id, email or session).
+ * Exact: a request is admitted only if the units counted in the last `window` seconds plus its
+ * cost stay within `limit`. Every method reads and writes SQLite synchronously without awaiting,
+ * so the object's single thread makes each call atomic: concurrency can never overshoot.
+ *
+ * Storage is bounded: a policy keeps at most `limit` rows (one per millisecond with hits), expired
+ * rows are pruned on every call, and an alarm wipes the object once all its rows have expired.
+ */
 export class RateLimiter extends DurableObject<Bindings> {
+  private schemaReady = false;
+  /** The scheduled alarm (ms), mirrored in memory so most calls need no storage round trip. */
+  private alarmAt: number | null = null;
+  /** The time source; tests replace it inside runInDurableObject to control the window. */
+  clock: () => number = () => Date.now();
+
+  constructor(ctx: DurableObjectState, env: Bindings) {
+    super(ctx, env);
+    ctx.blockConcurrencyWhile(async () => {
+      this.alarmAt = await ctx.storage.getAlarm();
+    });
+  }
+
   /** Readiness probe: proves the namespace is reachable and its storage answers. */
   async ping(): Promise<"pong"> {
     this.ctx.storage.sql.exec("select 1");
     return "pong";
   }
+
+  /** Evaluates every policy and, only if all admit the request, counts its cost in each of them. */
+  check(requests: LimitRequest[]): LimitDecision {
+    const now = this.clock();
+    this.ensureSchema();
+    const evaluated = requests.map((request) => this.evaluate(request, now));
+    const allowed = evaluated.every((state) => state.allowed);
+    if (!allowed) return { allowed, states: evaluated };
+    const states = requests.map((request) => {
+      this.count(request, now);
+      return this.evaluate({ ...request, cost: 0 }, now, now);
+    });
+    this.scheduleExpiry(now + Math.max(...requests.map((request) => request.window)) * 1000);
+    return { allowed, states };
+  }
+
+  /** The current state of each policy for a request of the given cost, counting nothing. */
+  peek(requests: LimitRequest[]): LimitState[] {
+    const now = this.clock();
+    this.ensureSchema();
+    return requests.map((request) => this.evaluate(request, now));
+  }
+
+  /** Takes back units counted by `check` (a request that in the end did not count). */
+  refund(refunds: RefundRequest[]): LimitState[] {
+    const now = this.clock();
+    this.ensureSchema();
+    return refunds.map((refund) => {
+      const sql = this.ctx.storage.sql;
+      sql.exec("update hits set units = units - ? where policy = ? and at = ?", refund.cost, refund.policy, refund.countedAt);
+      sql.exec("delete from hits where policy = ? and at = ? and units <= 0", refund.policy, refund.countedAt);
+      return this.evaluate({ ...refund, cost: 0 }, now);
+    });
+  }
+
+  /** Forgets everything counted for these policies (a successful login clears its failures). */
+  reset(requests: LimitRequest[]): LimitState[] {
+    const now = this.clock();
+    this.ensureSchema();
+    return requests.map((request) => {
+      this.ctx.storage.sql.exec("delete from hits where policy = ?", request.policy);
+      return this.evaluate({ ...request, cost: 0 }, now);
+    });
+  }
+
+  /** Deletes expired rows; wipes the whole object once nothing is left, else sleeps until the last row expires. */
+  override async alarm(): Promise<void> {
+    this.ensureSchema();
+    const now = this.clock();
+    const sql = this.ctx.storage.sql;
+    sql.exec("delete from hits where expires_at <= ?", now);
+    const latest = sql.exec<{ latest: number | null }>("select max(expires_at) as latest from hits").one().latest;
+    if (latest === null) {
+      this.alarmAt = null;
+      this.schemaReady = false;
+      await this.ctx.storage.deleteAll();
+      return;
+    }
+    this.alarmAt = latest;
+    await this.ctx.storage.setAlarm(latest);
+  }
+
+  private ensureSchema(): void {
+    if (this.schemaReady) return;
+    this.ctx.storage.sql.exec(
+      `create table if not exists hits (
+         policy text not null,
+         at integer not null,
+         units integer not null,
+         expires_at integer not null,
+         primary key (policy, at)
+       ) without rowid`,
+    );
+    this.schemaReady = true;
+  }
+
+  private count(request: LimitRequest, now: number): void {
+    if (request.cost <= 0) return;
+    this.ctx.storage.sql.exec(
+      `insert into hits (policy, at, units, expires_at) values (?, ?, ?, ?)
+       on conflict (policy, at) do update set units = units + excluded.units, expires_at = excluded.expires_at`,
+      request.policy,
+      now,
+      request.cost,
+      now + request.window * 1000,
+    );
+  }
+
+  private evaluate(request: LimitRequest, now: number, countedAt: number | null = null): LimitState {
+    const sql = this.ctx.storage.sql;
+    const windowMs = request.window * 1000;
+    sql.exec("delete from hits where policy = ? and at <= ?", request.policy, now - windowMs);
+    const rows = sql.exec<HitRow>("select at, units from hits where policy = ? order by at", request.policy).toArray();
+    const used = rows.reduce((sum, row) => sum + row.units, 0);
+    const allowed = used + request.cost <= request.limit;
+    const oldest = rows[0];
+    return {
+      policy: request.policy,
+      limit: request.limit,
+      window: request.window,
+      allowed,
+      remaining: Math.max(0, request.limit - used),
+      reset: oldest ? secondsUntil(oldest.at + windowMs, now) : null,
+      retryAfter: allowed ? 0 : retryAfterSeconds(rows, used + request.cost - request.limit, request, now),
+      countedAt,
+    };
+  }
+
+  private scheduleExpiry(at: number): void {
+    if (this.alarmAt !== null) return;
+    this.alarmAt = at;
+    // Not awaited: the admission decision is already made; the output gate persists the alarm.
+    void this.ctx.storage.setAlarm(at);
+  }
+}
+
+function secondsUntil(at: number, now: number): number {
+  return Math.max(0, Math.ceil((at - now) / 1000));
+}
+
+/** When enough of the oldest units have left the window to free `needed` units. */
+function retryAfterSeconds(rows: HitRow[], needed: number, request: LimitRequest, now: number): number {
+  // A cost above the limit never fits; the window is the honest longest wait to report.
+  if (request.cost > request.limit) return request.window;
+  let freed = 0;
+  for (const row of rows) {
+    freed += row.units;
+    if (freed >= needed) return Math.max(1, secondsUntil(row.at + request.window * 1000, now));
+  }
+  return request.window;
 }

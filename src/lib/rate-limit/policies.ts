@@ -1,0 +1,157 @@
+import { z } from "zod";
+import type { Config } from "../../env";
+
+/**
+ * The rate-limit policy catalog: every limit the API enforces, declared once. Operators change
+ * numbers without a deploy through RATE_LIMIT_OVERRIDES (see docs/rate-limits.md).
+ */
+
+/** What a policy's bucket is keyed by. `custom` keys are supplied by the route. */
+export const keyKinds = ["ip", "user", "email", "session", "custom"] as const;
+export type KeyKind = (typeof keyKinds)[number];
+
+/**
+ * `closed`: when the limiter cannot answer, refuse with 503 (authentication endpoints: an outage
+ * must not switch off brute-force protection). `open`: let the request through and log a warning
+ * (general API traffic: an outage of the limiter must not take the API down).
+ */
+export type FailureMode = "open" | "closed";
+
+export interface PolicyDefinition {
+  /** Units (requests) allowed in any sliding window of `window` seconds. */
+  limit: number;
+  /** Window length in seconds. */
+  window: number;
+  key: KeyKind;
+  failure: FailureMode;
+  /**
+   * Count only responses with these statuses (a failure counter). The unit is reserved before
+   * the handler runs, so parallel attempts cannot overshoot, and refunded afterwards when the
+   * response status is not listed.
+   */
+  countOnly?: readonly number[];
+  /** With `countOnly`: a 2xx response clears the bucket (a successful login forgets failures). */
+  resetOnSuccess?: boolean;
+  description: string;
+}
+
+export const rateLimitPolicies = {
+  api_anonymous: {
+    limit: 120, window: 60, key: "ip", failure: "open",
+    description: "Requests under /api without an Authorization header, per client IP",
+  },
+  api_user: {
+    limit: 600, window: 60, key: "user", failure: "open",
+    description: "Authenticated requests under /api, per user id",
+  },
+  login_ip: {
+    limit: 50, window: 300, key: "ip", failure: "closed",
+    description: "Login attempts per client IP (password spraying across accounts)",
+  },
+  login_account: {
+    limit: 5, window: 900, key: "email", failure: "closed", countOnly: [401], resetOnSuccess: true,
+    description: "Failed logins per normalized email; while exhausted even the right password gets 429",
+  },
+  register_ip: {
+    limit: 30, window: 3600, key: "ip", failure: "closed",
+    description: "Registrations per client IP",
+  },
+  resend_verification_email: {
+    limit: 5, window: 3600, key: "email", failure: "closed",
+    description: "Verification email resends per normalized email",
+  },
+  resend_verification_ip: {
+    limit: 20, window: 3600, key: "ip", failure: "closed",
+    description: "Verification email resends per client IP",
+  },
+  password_forgot_email: {
+    limit: 5, window: 3600, key: "email", failure: "closed",
+    description: "Password reset requests per normalized email",
+  },
+  password_forgot_ip: {
+    limit: 20, window: 3600, key: "ip", failure: "closed",
+    description: "Password reset requests per client IP",
+  },
+  password_reset_ip: {
+    limit: 20, window: 900, key: "ip", failure: "closed",
+    description: "Password reset submissions (token + new password) per client IP",
+  },
+  verify_email_ip: {
+    limit: 30, window: 900, key: "ip", failure: "closed",
+    description: "Email verification submissions per client IP",
+  },
+  refresh_session: {
+    limit: 30, window: 60, key: "session", failure: "closed",
+    description: "Token refreshes per session",
+  },
+  refresh_ip: {
+    limit: 120, window: 60, key: "ip", failure: "closed",
+    description: "Token refreshes per client IP",
+  },
+  test_generous: {
+    limit: 100_000, window: 60, key: "ip", failure: "closed",
+    description: "Practically unlimited: for tests and the benchmark (limiter cost without rejections)",
+  },
+} as const satisfies Record<string, PolicyDefinition>;
+
+export type PolicyName = keyof typeof rateLimitPolicies;
+
+export const policyNames = Object.keys(rateLimitPolicies) as PolicyName[];
+
+/** A policy with its configuration overrides applied. */
+export interface ResolvedPolicy extends PolicyDefinition {
+  name: PolicyName;
+}
+
+const overrideSchema = z
+  .object({
+    limit: z.number().int().min(1).max(1_000_000_000).optional(),
+    window: z.number().int().min(1).max(31_536_000).optional(),
+    failure: z.enum(["open", "closed"]).optional(),
+  })
+  .strict();
+
+/** RATE_LIMIT_OVERRIDES: `{"login_account":{"limit":10,"window":600}}`; unknown policies are errors. */
+export const rateLimitOverridesSchema = z
+  .record(z.string(), overrideSchema)
+  .superRefine((value, ctx) => {
+    for (const name of Object.keys(value)) {
+      if (!(name in rateLimitPolicies)) {
+        ctx.addIssue({ code: "custom", path: [name], message: `unknown rate-limit policy (known: ${policyNames.join(", ")})` });
+      }
+    }
+  });
+
+export type RateLimitOverrides = z.infer<typeof rateLimitOverridesSchema>;
+
+/**
+ * Problems with RATE_LIMIT_OVERRIDES, one line each; empty when valid. The config guard refuses
+ * to serve with any, so a typo cannot silently leave a default in place.
+ */
+export function rateLimitOverrideProblems(overrides: unknown): string[] {
+  const parsed = rateLimitOverridesSchema.safeParse(overrides);
+  if (parsed.success) return [];
+  return parsed.error.issues.map((issue) => `RATE_LIMIT_OVERRIDES.${issue.path.join(".")}: ${issue.message}`);
+}
+
+const cache = new WeakMap<object, Record<PolicyName, ResolvedPolicy>>();
+
+/**
+ * The catalog with RATE_LIMIT_OVERRIDES applied, computed once per configuration. Throws when the
+ * overrides are invalid (the config guard normally refuses such a configuration first).
+ *
+ * @example
+ * resolvePolicies(c.var.config).login_account.limit // 5, or the override
+ */
+export function resolvePolicies(config: Pick<Config, "RATE_LIMIT_OVERRIDES">): Record<PolicyName, ResolvedPolicy> {
+  const cached = cache.get(config);
+  if (cached) return cached;
+  const overrides = rateLimitOverridesSchema.parse(config.RATE_LIMIT_OVERRIDES);
+  const resolved = {} as Record<PolicyName, ResolvedPolicy>;
+  for (const name of policyNames) {
+    const base: PolicyDefinition = rateLimitPolicies[name];
+    resolved[name] = { ...base, ...overrides[name], name };
+  }
+  cache.set(config, resolved);
+  return resolved;
+}

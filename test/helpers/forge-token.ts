@@ -39,6 +39,17 @@ export function unsignedToken(claims: JWTPayload, header: Record<string, unknown
   return `${encodeJson(header)}.${encodeJson(claims)}.`;
 }
 
+/**
+ * Signs any header with the worker's Ed25519 key, bypassing jose's own header checks (it refuses
+ * to produce, e.g., unknown `crit` extensions).
+ */
+export async function rawSignedToken(header: Record<string, unknown>, claims: JWTPayload): Promise<string> {
+  const signingInput = `${encodeJson(header)}.${encodeJson(claims)}`;
+  const key = (await importJWK(testPrivateJwk(), "EdDSA")) as CryptoKey;
+  const signature = new Uint8Array(await crypto.subtle.sign("Ed25519", key, new TextEncoder().encode(signingInput)));
+  return `${signingInput}.${base64url.encode(signature)}`;
+}
+
 /** An HMAC-SHA256 JWT whose secret is `secret`: the algorithm-confusion attack when it is the public key. */
 export async function hmacToken(claims: JWTPayload, secret: Uint8Array, header: Record<string, unknown> = { alg: "HS256", typ: "at+jwt", kid: TEST_KID }): Promise<string> {
   const signingInput = `${encodeJson(header)}.${encodeJson(claims)}`;

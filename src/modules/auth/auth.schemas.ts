@@ -28,8 +28,12 @@ export const PasswordSchema = z
 const NameSchema = z.string().trim().min(1).max(100);
 const OptionalNameSchema = z.string().trim().max(100).nullable().optional();
 
-/** Opaque tokens from emails and logins: URL-safe characters only. */
-const OpaqueTokenSchema = z.string().min(16).max(256).regex(/^[A-Za-z0-9_-]+$/, "is not a valid token");
+/**
+ * Opaque tokens from emails and logins. Only bounded here: a string of the wrong shape (an access
+ * token sent as a refresh token, a mangled link) is an invalid token, answered like any unknown
+ * one by the service (401 for refresh, 400 for emailed tokens), not a 422 that tells the shapes apart.
+ */
+const OpaqueTokenSchema = z.string().min(1).max(4096);
 
 export const RegisterBodySchema = z
   .object({

@@ -134,6 +134,10 @@ function productionProblems(config: Config): string[] {
   if (config.MAIL_TRANSPORT === "http" && (!config.MAIL_HTTP_ENDPOINT || !config.MAIL_HTTP_API_KEY)) {
     problems.push("MAIL_TRANSPORT=http needs MAIL_HTTP_ENDPOINT and the MAIL_HTTP_API_KEY secret");
   }
+  // The API key travels in that request: never in clear.
+  if (config.MAIL_HTTP_ENDPOINT && !config.MAIL_HTTP_ENDPOINT.startsWith("https://")) {
+    problems.push("MAIL_HTTP_ENDPOINT must be an https URL");
+  }
   if (
     config.ARGON2_MEMORY_KIB < OWASP_ARGON2.memoryKib ||
     config.ARGON2_ITERATIONS < OWASP_ARGON2.iterations ||
@@ -158,6 +162,10 @@ function keyProblems(config: Config): string[] {
     const okp = key.kty === "OKP" && key.crv === "Ed25519";
     const ec = key.kty === "EC" && key.crv === "P-256" && typeof key.y === "string";
     if (!okp && !ec) problems.push(`JWT_SIGNING_KEYS[${key.kid}] must be Ed25519 (OKP) or P-256 (EC)`);
+    // A declared alg that does not fit the curve would only fail at the first sign-in.
+    else if (key.alg !== undefined && key.alg !== (okp ? "EdDSA" : "ES256")) {
+      problems.push(`JWT_SIGNING_KEYS[${key.kid}] alg ${key.alg} does not match its ${key.crv} curve`);
+    }
   }
   return problems;
 }

@@ -1,6 +1,8 @@
 import { z } from "zod";
+import type { Quota } from "./durable-objects/quota";
 import type { RateLimiter } from "./durable-objects/rate-limiter";
 import type { Logger } from "./lib/logger";
+import { rateLimitOverrideProblems } from "./lib/rate-limit/policies";
 import type { Principal } from "./middleware/auth";
 
 /**
@@ -12,6 +14,7 @@ export interface Bindings {
   FILES: R2Bucket;
   ASSETS: Fetcher;
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
+  QUOTA: DurableObjectNamespace<Quota>;
   /** Cloudflare's send_email binding; present only where it is configured (production). */
   MAIL?: SendEmail;
   [variable: string]: unknown;
@@ -190,7 +193,7 @@ export function parseConfig(bindings: Record<string, unknown>): ConfigResult {
   }
   const config = parsed.data;
   config.JWT_ISSUER ??= config.PUBLIC_BASE_URL;
-  const problems = keyProblems(config);
+  const problems = [...keyProblems(config), ...rateLimitOverrideProblems(config.RATE_LIMIT_OVERRIDES)];
   if (config.ENVIRONMENT === "staging" || config.ENVIRONMENT === "production") {
     problems.push(...productionProblems(config));
   }

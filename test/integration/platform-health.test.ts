@@ -12,7 +12,7 @@ interface Readiness {
   failed: string[];
 }
 
-const CHECK_NAMES = ["d1", "r2", "durable_object:rate_limiter"];
+const CHECK_NAMES = ["d1", "r2", "durable_object:rate_limiter", "durable_object:quota"];
 
 async function readiness(overrides: Record<string, unknown>) {
   const logs = captureLogs();
@@ -71,7 +71,7 @@ describe("GET /health/ready", () => {
     expect(body).toMatchObject({ status: "unavailable", failed: ["d1"] });
     const d1 = body.checks.find((check) => check.name === "d1");
     expect(d1).toMatchObject({ ok: false, error: "unavailable" });
-    expect(body.checks.filter((check) => check.ok).map((check) => check.name)).toEqual(["r2", "durable_object:rate_limiter"]);
+    expect(body.checks.filter((check) => check.ok).map((check) => check.name)).toEqual(["r2", "durable_object:rate_limiter", "durable_object:quota"]);
     expect(JSON.stringify(body)).not.toContain("D1_ERROR");
     // The operator sees the cause on the request's one log line.
     expect(logs).toHaveLength(1);
@@ -97,7 +97,7 @@ describe("GET /health/ready", () => {
   });
 
   it("names every failed check at once", async () => {
-    const { response, body } = await readiness({ DB: unavailableD1, FILES: null, RATE_LIMITER: null });
+    const { response, body } = await readiness({ DB: unavailableD1, FILES: null, RATE_LIMITER: null, QUOTA: null });
     expect(response.status).toBe(503);
     expect(body.failed).toEqual(CHECK_NAMES);
     expect(body.checks.every((check) => !check.ok && check.error === "unavailable")).toBe(true);

@@ -40,5 +40,6 @@ export async function runReadinessChecks(env: Bindings): Promise<ProbedCheck[]> 
     timed("d1", () => env.DB.prepare("select 1 as ok").first()),
     timed("r2", () => env.FILES.head("health/probe")),
     timed("durable_object:rate_limiter", () => env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName("health")).ping()),
+    timed("durable_object:quota", () => env.QUOTA.get(env.QUOTA.idFromName("health")).ping()),
   ]);
 }

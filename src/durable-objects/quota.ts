@@ -1,0 +1,234 @@
+import { DurableObject } from "cloudflare:workers";
+import type { Bindings } from "../env";
+
+/** `day` and `month` reset at UTC midnight; `total` never resets (a running balance, e.g. stored bytes). */
+export type QuotaPeriod = "day" | "month" | "total";
+
+export interface QuotaTerms {
+  /** Units allowed per period. */
+  limit: number;
+  period: QuotaPeriod;
+}
+
+export interface QuotaStatus {
+  /** The period the numbers belong to: `2026-05-01`, `2026-05` or `total`. */
+  period: string;
+  limit: number;
+  /** Settled usage. */
+  used: number;
+  /** Units held by unsettled, unexpired reservations. */
+  reserved: number;
+  /** `limit - used - reserved`, never negative. */
+  remaining: number;
+  /** Seconds until the period resets; null for `total`. */
+  reset: number | null;
+}
+
+export type ReserveResult =
+  | ({ ok: true; reservationId: string; expiresAt: number } & QuotaStatus)
+  | ({ ok: false } & QuotaStatus);
+
+export type SettleResult =
+  | ({ ok: true; held: number; charged: number } & QuotaStatus)
+  /** The reservation is unknown: already settled, or expired and released. */
+  | { ok: false; reason: "unknown_reservation" };
+
+interface ReservationRow extends Record<string, SqlStorageValue> {
+  period: string;
+  period_end: number | null;
+  units: number;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * A budget per key and period for work that is not a request count: AI tokens per user per UTC
+ * day, stored bytes per user in total. Work reserves its worst case before it starts and settles
+ * the actual amount afterwards; reservations that are never settled expire and free their units.
+ * Each call is synchronous SQLite work with no await, so 50 parallel `reserve(1)` calls against one
+ * free unit admit exactly one.
+ */
+export class Quota extends DurableObject<Bindings> {
+  private schemaReady = false;
+  /** The scheduled alarm (ms), mirrored in memory so most calls need no storage round trip. */
+  private alarmAt: number | null = null;
+  /** The time source; tests replace it inside runInDurableObject to control periods and expiry. */
+  clock: () => number = () => Date.now();
+
+  constructor(ctx: DurableObjectState, env: Bindings) {
+    super(ctx, env);
+    ctx.blockConcurrencyWhile(async () => {
+      this.alarmAt = await ctx.storage.getAlarm();
+    });
+  }
+
+  /** Readiness probe: proves the namespace is reachable and its storage answers. */
+  async ping(): Promise<"pong"> {
+    this.ctx.storage.sql.exec("select 1");
+    return "pong";
+  }
+
+  /** Holds `units` if they fit in what is left of the period. */
+  reserve(units: number, terms: QuotaTerms, ttlSeconds = 300): ReserveResult {
+    const now = this.clock();
+    assertUnits(units);
+    this.prepare(now);
+    const period = periodKey(terms.period, now);
+    const before = this.status(period, terms, now);
+    if (units > before.remaining) return { ok: false, ...before };
+    const reservationId = crypto.randomUUID();
+    const expiresAt = now + ttlSeconds * 1000;
+    this.ctx.storage.sql.exec(
+      "insert into reservations (id, period, period_end, units, expires_at) values (?, ?, ?, ?, ?)",
+      reservationId,
+      period,
+      periodEnd(terms.period, now),
+      units,
+      expiresAt,
+    );
+    this.wakeAt(expiresAt);
+    return { ok: true, reservationId, expiresAt, ...this.status(period, terms, now) };
+  }
+
+  /**
+   * Ends a reservation and charges `actual` units to the reservation's period: less than reserved
+   * refunds the difference, more charges it (usage may then exceed the limit; the next reserve fails).
+   * `settle(id, 0)` releases the reservation without charging.
+   */
+  settle(reservationId: string, actual: number, terms: QuotaTerms): SettleResult {
+    const now = this.clock();
+    assertUnits(actual);
+    this.prepare(now);
+    const sql = this.ctx.storage.sql;
+    const row = sql.exec<ReservationRow>("select period, period_end, units from reservations where id = ?", reservationId).toArray()[0];
+    if (!row) return { ok: false, reason: "unknown_reservation" };
+    sql.exec("delete from reservations where id = ?", reservationId);
+    // Charged to the period the work was admitted in, even if it ended meanwhile.
+    this.charge(row.period, actual, row.period_end);
+    return { ok: true, held: row.units, charged: actual, ...this.status(row.period, terms, now) };
+  }
+
+  /**
+   * Adds `units` to the current period's usage without a reservation; negative units credit
+   * (a deleted file gives its bytes back). Usage never goes below zero.
+   */
+  adjust(units: number, terms: QuotaTerms): QuotaStatus {
+    const now = this.clock();
+    if (!Number.isSafeInteger(units)) throw new RangeError("units must be an integer");
+    this.prepare(now);
+    const period = periodKey(terms.period, now);
+    this.charge(period, units, periodEnd(terms.period, now));
+    return this.status(period, terms, now);
+  }
+
+  /** The current period's numbers, changing nothing. */
+  usage(terms: QuotaTerms): QuotaStatus {
+    const now = this.clock();
+    this.prepare(now);
+    return this.status(periodKey(terms.period, now), terms, now);
+  }
+
+  /** Frees expired reservations and forgets ended periods; wipes the object when nothing is left. */
+  override async alarm(): Promise<void> {
+    const now = this.clock();
+    this.prepare(now);
+    const sql = this.ctx.storage.sql;
+    const next = sql
+      .exec<{ next: number | null }>(
+        `select min(at) as next from (
+           select expires_at as at from reservations
+           union all select expires_at as at from usage where expires_at is not null)`,
+      )
+      .one().next;
+    const rows = sql.exec<{ n: number }>("select (select count(*) from reservations) + (select count(*) from usage) as n").one().n;
+    this.alarmAt = null;
+    if (rows === 0) {
+      this.schemaReady = false;
+      await this.ctx.storage.deleteAll();
+      return;
+    }
+    if (next !== null) {
+      this.alarmAt = next;
+      await this.ctx.storage.setAlarm(next);
+    }
+  }
+
+  /** Creates the tables on first use and drops what has expired, so every answer is current. */
+  private prepare(now: number): void {
+    const sql = this.ctx.storage.sql;
+    if (!this.schemaReady) {
+      sql.exec(
+        `create table if not exists usage (
+           period text primary key,
+           used integer not null,
+           expires_at integer
+         );
+         create table if not exists reservations (
+           id text primary key,
+           period text not null,
+           period_end integer,
+           units integer not null,
+           expires_at integer not null
+         );`,
+      );
+      this.schemaReady = true;
+    }
+    sql.exec("delete from reservations where expires_at <= ?", now);
+    sql.exec("delete from usage where expires_at is not null and expires_at <= ?", now);
+  }
+
+  private charge(period: string, units: number, expiresAt: number | null): void {
+    if (units === 0) return;
+    this.ctx.storage.sql.exec(
+      `insert into usage (period, used, expires_at) values (?, max(0, ?), ?)
+       on conflict (period) do update set used = max(0, used + ?)`,
+      period,
+      units,
+      expiresAt,
+      units,
+    );
+    if (expiresAt !== null) this.wakeAt(expiresAt);
+  }
+
+  private status(period: string, terms: QuotaTerms, now: number): QuotaStatus {
+    const sql = this.ctx.storage.sql;
+    const used = sql.exec<{ used: number }>("select used from usage where period = ?", period).toArray()[0]?.used ?? 0;
+    const reserved = sql.exec<{ reserved: number }>("select coalesce(sum(units), 0) as reserved from reservations where period = ?", period).one().reserved;
+    const end = periodEnd(terms.period, now);
+    return {
+      period,
+      limit: terms.limit,
+      used,
+      reserved,
+      remaining: Math.max(0, terms.limit - used - reserved),
+      reset: end === null ? null : Math.ceil((end - now) / 1000),
+    };
+  }
+
+  /** Moves the alarm earlier when needed; alarm() itself sets the next one after it runs. */
+  private wakeAt(at: number): void {
+    if (this.alarmAt !== null && this.alarmAt <= at) return;
+    this.alarmAt = at;
+    void this.ctx.storage.setAlarm(at);
+  }
+}
+
+function assertUnits(units: number): void {
+  if (!Number.isSafeInteger(units) || units < 0) throw new RangeError("units must be a non-negative integer");
+}
+
+/** The period a moment belongs to, in UTC. */
+export function periodKey(period: QuotaPeriod, now: number): string {
+  const iso = new Date(now).toISOString();
+  if (period === "day") return iso.slice(0, 10);
+  if (period === "month") return iso.slice(0, 7);
+  return "total";
+}
+
+/** When the period containing `now` ends (ms), or null when it never does. */
+export function periodEnd(period: QuotaPeriod, now: number): number | null {
+  if (period === "total") return null;
+  const date = new Date(now);
+  if (period === "day") return Math.floor(now / DAY_MS) * DAY_MS + DAY_MS;
+  return Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1);
+}

@@ -1,0 +1,246 @@
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { eq } from "drizzle-orm";
+import { createMiddleware } from "hono/factory";
+import { files } from "../../db/schema";
+import type { AppEnv } from "../../env";
+import { drainBody, readBodyWithLimit } from "../../lib/body";
+import { errorResponses, jsonContent, ProblemSchema } from "../../lib/openapi";
+import { ProblemError } from "../../lib/problem";
+import { principalOf, requireAnyPermission, requirePermission } from "../../middleware/auth";
+import { filesDeps } from "./files.context";
+import { createDownloadLink, verifyDownloadLink } from "./files.links";
+import {
+  CreateLinkBodySchema,
+  DownloadQuerySchema,
+  FileIdParamSchema,
+  FileLinkSchema,
+  FileListSchema,
+  FileSchema,
+  ListFilesQuerySchema,
+  UploadFormSchema,
+} from "./files.schemas";
+import { serveFile } from "./files.serve";
+import { deleteFile, findAccessibleFile, listFiles, toFileRecord, uploadFile } from "./files.service";
+
+export const fileRoutes = new OpenAPIHono<AppEnv>();
+
+/** Room for the multipart framing around the file: boundaries, part headers, the category field. */
+export const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
+
+function tooLarge(maxBytes: number): ProblemError {
+  return new ProblemError("payload_too_large", {
+    detail: `The file exceeds the limit of ${maxBytes} bytes.`,
+    extensions: { max_bytes: maxBytes },
+  });
+}
+
+/**
+ * Runs first on uploads (the pipeline does not buffer them): refuses a declared Content-Length
+ * over the limit before authenticating, and reads whatever body a refused request left unread, so
+ * `wrangler dev` and workerd keep the connection usable.
+ */
+const uploadGate = createMiddleware<AppEnv>(async (c, next) => {
+  const body = c.req.raw.body;
+  const maxBytes = c.get("config").MAX_UPLOAD_BYTES;
+  const declared = Number(c.req.header("Content-Length") ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > maxBytes + MULTIPART_OVERHEAD_BYTES) {
+    await drainBody(body);
+    throw tooLarge(maxBytes);
+  }
+  await next();
+  await drainBody(body);
+});
+
+/** After authentication: reads the multipart body, counting bytes whatever Content-Length claimed. */
+const readUpload = createMiddleware<AppEnv>(async (c, next) => {
+  if (!/^multipart\/form-data\s*;/i.test(c.req.header("Content-Type") ?? "")) {
+    throw new ProblemError("unsupported_media_type", {
+      detail: "Send the file as multipart/form-data with a `file` part.",
+      headers: { "Accept-Post": "multipart/form-data" },
+    });
+  }
+  const maxBytes = c.get("config").MAX_UPLOAD_BYTES;
+  const result = await readBodyWithLimit(c.req.raw.body, maxBytes + MULTIPART_OVERHEAD_BYTES);
+  if (!result.ok) throw tooLarge(maxBytes);
+  c.req.raw = new Request(c.req.raw, { body: result.bytes });
+  await next();
+});
+
+const uploadGuard = requirePermission("files:write");
+
+const uploadFileRoute = createRoute({
+  method: "post",
+  path: "/files",
+  operationId: "uploadFile",
+  tags: ["Files"],
+  summary: "Upload a file (multipart/form-data: `file`, optional `category`)",
+  description:
+    "The type is decided by the content (magic bytes; strict UTF-8 for text) and must agree with the " +
+    "name's extension and the part's declared type, else 415. Allowed by default: plain text, Markdown, " +
+    "CSV, JSON, PDF, PNG, JPEG, GIF, WebP (UPLOAD_ALLOWED_TYPES). Over MAX_UPLOAD_BYTES or over the " +
+    "caller's FILES_QUOTA_BYTES: 413 (the quota problem carries `quota_bytes`, `used_bytes`, " +
+    "`requested_bytes`). Empty files and names with path separators or control characters: 422.",
+  ...uploadGuard,
+  middleware: [uploadGate, ...uploadGuard.middleware, readUpload],
+  request: { body: { required: true, content: { "multipart/form-data": { schema: UploadFormSchema } } } },
+  responses: {
+    ...errorResponses(401, 403, 429),
+    201: {
+      ...jsonContent(FileSchema, "The stored file's metadata"),
+      headers: z.object({ Location: z.string().max(200).openapi({ description: "The file's URL" }) }),
+    },
+  },
+});
+
+fileRoutes.openapi(uploadFileRoute, async (c) => {
+  const { file, category } = c.req.valid("form");
+  const record = await uploadFile(filesDeps(c), principalOf(c).userId, { file, category });
+  c.header("Location", `/api/v1/files/${record.id}`);
+  return c.json(record, 201);
+});
+
+const listFilesRoute = createRoute({
+  method: "get",
+  path: "/files",
+  operationId: "listFiles",
+  tags: ["Files"],
+  summary: "The caller's files, newest first, cursor-paginated; `owner` (another user) needs files:read_any",
+  ...requireAnyPermission("files:read", "files:read_any"),
+  request: { query: ListFilesQuerySchema },
+  responses: { ...errorResponses(401, 403, 429), 200: jsonContent(FileListSchema, "One page of files") },
+});
+
+fileRoutes.openapi(listFilesRoute, async (c) => {
+  const page = await listFiles(filesDeps(c), principalOf(c), c.req.valid("query"));
+  c.header("Cache-Control", "no-store");
+  return c.json(page, 200);
+});
+
+const getFileRoute = createRoute({
+  method: "get",
+  path: "/files/{id}",
+  operationId: "getFile",
+  tags: ["Files"],
+  summary: "A file's metadata (another user's file answers 404 without files:read_any)",
+  ...requireAnyPermission("files:read", "files:read_any"),
+  request: { params: FileIdParamSchema },
+  responses: { ...errorResponses(401, 403, 404, 429), 200: jsonContent(FileSchema, "The file's metadata") },
+});
+
+fileRoutes.openapi(getFileRoute, async (c) => {
+  const row = await findAccessibleFile(filesDeps(c), principalOf(c), c.req.valid("param").id, "read");
+  c.header("Cache-Control", "no-store");
+  return c.json(toFileRecord(row), 200);
+});
+
+const contentHeaders = z.object({
+  "Content-Disposition": z.string().openapi({ example: "attachment; filename=\"report.pdf\"; filename*=UTF-8''report.pdf" }),
+  "Content-Security-Policy": z.string().openapi({ example: "sandbox; default-src 'none'" }),
+  "X-Content-Type-Options": z.string().openapi({ example: "nosniff" }),
+  "Cache-Control": z.string().openapi({ example: "private" }),
+  ETag: z.string().openapi({ description: "The quoted SHA-256 of the content" }),
+  "Accept-Ranges": z.string().openapi({ example: "bytes" }),
+});
+
+const contentResponses = {
+  ...errorResponses(404, 429),
+  200: {
+    description: "The whole file, streamed from R2, as a download",
+    headers: contentHeaders,
+    content: { "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) } },
+  },
+  206: {
+    description: "The requested byte range (`Content-Range` says which)",
+    headers: contentHeaders.extend({ "Content-Range": z.string().openapi({ example: "bytes 0-1023/48213" }) }),
+    content: { "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) } },
+  },
+  304: { description: "`If-None-Match` named the current ETag", headers: contentHeaders.pick({ ETag: true, "Cache-Control": true }) },
+  416: {
+    description: "The range starts past the end; `Content-Range: bytes */<size>`",
+    content: { "application/problem+json": { schema: ProblemSchema } },
+  },
+};
+
+const getContentRoute = createRoute({
+  method: "get",
+  path: "/files/{id}/content",
+  operationId: "getFileContent",
+  tags: ["Files"],
+  summary: "The file's bytes, with ETag revalidation (304) and Range requests (206)",
+  ...requireAnyPermission("files:read", "files:read_any"),
+  request: { params: FileIdParamSchema },
+  responses: { ...contentResponses, ...errorResponses(401, 403, 404, 429) },
+});
+
+fileRoutes.openapi(getContentRoute, async (c) => {
+  const row = await findAccessibleFile(filesDeps(c), principalOf(c), c.req.valid("param").id, "read");
+  return serveFile(c.env.FILES, row, c.req.raw);
+});
+
+const createLinkRoute = createRoute({
+  method: "post",
+  path: "/files/{id}/link",
+  operationId: "createFileLink",
+  tags: ["Files"],
+  summary: "A signed download URL that works without an Authorization header until it expires",
+  description: "Valid for `expires_in` seconds (default and maximum: FILE_LINK_TTL, 5 minutes unless configured).",
+  ...requireAnyPermission("files:read", "files:read_any"),
+  request: { params: FileIdParamSchema, body: { required: false, content: { "application/json": { schema: CreateLinkBodySchema } } } },
+  responses: { ...errorResponses(401, 403, 404, 429), 201: jsonContent(FileLinkSchema, "The link and its expiry") },
+});
+
+fileRoutes.openapi(createLinkRoute, async (c) => {
+  const deps = filesDeps(c);
+  const row = await findAccessibleFile(deps, principalOf(c), c.req.valid("param").id, "read");
+  const requested = c.req.valid("json").expires_in;
+  const maxTtl = deps.config.FILE_LINK_TTL;
+  if (requested !== undefined && requested > maxTtl) {
+    throw new ProblemError("validation_failed", {
+      detail: `A link may be valid for at most ${maxTtl} seconds.`,
+      errors: [{ path: "body.expires_in", message: `must be at most ${maxTtl}` }],
+    });
+  }
+  const link = await createDownloadLink(deps.config, row.id, requested ?? maxTtl, deps.now);
+  c.header("Cache-Control", "no-store");
+  return c.json({ url: link.url, expires_at: new Date(link.expires * 1000).toISOString() }, 201);
+});
+
+const downloadRoute = createRoute({
+  method: "get",
+  path: "/files/{id}/download",
+  operationId: "downloadFileWithLink",
+  tags: ["Files"],
+  summary: "Public: download through a signed link from POST /files/{id}/link (no Authorization header)",
+  description: "The signature is the credential. A forged, altered or expired link answers 403; a deleted file 404.",
+  request: { params: FileIdParamSchema, query: DownloadQuerySchema },
+  responses: { ...contentResponses, ...errorResponses(403, 404, 429) },
+});
+
+fileRoutes.openapi(downloadRoute, async (c) => {
+  const { id } = c.req.valid("param");
+  const { expires, signature } = c.req.valid("query");
+  const deps = filesDeps(c);
+  const check = await verifyDownloadLink(deps.config, id, expires ?? "", signature ?? "", deps.now);
+  if (check !== "valid") {
+    throw new ProblemError("forbidden", { detail: check === "expired" ? "The download link has expired." : "The download link is invalid." });
+  }
+  const row = await deps.db.select().from(files).where(eq(files.id, id)).get();
+  if (!row) throw new ProblemError("not_found", { detail: "No such file." });
+  return serveFile(c.env.FILES, row, c.req.raw);
+});
+
+const deleteFileRoute = createRoute({
+  method: "delete",
+  path: "/files/{id}",
+  operationId: "deleteFile",
+  tags: ["Files"],
+  summary: "Delete a file and its stored bytes: the owner (files:write) or files:delete_any",
+  ...requireAnyPermission("files:write", "files:delete_any"),
+  request: { params: FileIdParamSchema },
+  responses: { ...errorResponses(401, 403, 404, 429), 204: { description: "The file is deleted" } },
+});
+
+fileRoutes.openapi(deleteFileRoute, async (c) => {
+  await deleteFile(filesDeps(c), principalOf(c), c.req.valid("param").id);
+  return c.body(null, 204);
+});

@@ -1,0 +1,89 @@
+import { z } from "@hono/zod-openapi";
+
+const FILE_ID_EXAMPLE = "0193a6f0-5b1e-7c3a-9f4d-2b8e6a1c0d47";
+
+export const CategorySchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, "letters, digits, `_` and `-`, at most 64, starting with a letter or digit")
+  .openapi({ description: "A free label chosen by the uploader, for filtering", example: "invoices" });
+
+export const FileSchema = z
+  .object({
+    id: z.uuid().openapi({ example: FILE_ID_EXAMPLE }),
+    name: z.string().min(1).max(255).openapi({ description: "The sanitized original name; display only, never a storage path", example: "report.pdf" }),
+    content_type: z.string().max(100).openapi({ description: "Decided from the content, not from the name", example: "application/pdf" }),
+    size: z.number().int().min(1).max(100 * 1_048_576).openapi({ description: "Bytes", example: 48213 }),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/).openapi({ description: "Lower-case hex SHA-256 of the content; also the ETag" }),
+    category: CategorySchema.nullable(),
+    owner_id: z.uuid(),
+    created_at: z.iso.datetime().openapi({ example: "2026-05-01T12:00:00.000Z" }),
+  })
+  .openapi("File");
+
+export const FileListSchema = z
+  .object({
+    items: z.array(FileSchema).max(100),
+    next_cursor: z.string().max(200).nullable().openapi({ description: "Pass as `cursor` for the next page; null on the last page" }),
+  })
+  .openapi("FileList");
+
+export const FileIdParamSchema = z.object({
+  id: z.uuid().openapi({ param: { name: "id", in: "path" }, example: FILE_ID_EXAMPLE }),
+});
+
+export const ListFilesQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ param: { name: "limit", in: "query" }, example: 20 }),
+  cursor: z
+    .string()
+    .max(200)
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .optional()
+    .openapi({ param: { name: "cursor", in: "query" }, description: "`next_cursor` of the previous page" }),
+  category: CategorySchema.optional().openapi({ param: { name: "category", in: "query" } }),
+  owner: z
+    .uuid()
+    .optional()
+    .openapi({ param: { name: "owner", in: "query" }, description: "Another user's files; needs files:read_any" }),
+});
+
+/**
+ * The multipart body. Parsed by the route's validator only after the body was read under
+ * MAX_UPLOAD_BYTES; the content checks (type, name) happen in files.validation.ts.
+ */
+export const UploadFormSchema = z
+  .object({
+    file: z
+      .instanceof(File, { message: "must be a file part (with a filename)" })
+      .openapi({ type: "string", format: "binary", description: "The file; at most MAX_UPLOAD_BYTES (default 10 MiB)" }),
+    category: CategorySchema.optional(),
+  })
+  .openapi("FileUpload");
+
+export const CreateLinkBodySchema = z
+  .object({
+    expires_in: z
+      .number()
+      .int()
+      .min(10)
+      .max(3_600)
+      .optional()
+      .openapi({ description: "Seconds the link stays valid; at most FILE_LINK_TTL, which is also the default", example: 300 }),
+  })
+  .strict()
+  .openapi("CreateFileLinkRequest");
+
+export const FileLinkSchema = z
+  .object({
+    url: z.url().openapi({ description: "Works without an Authorization header until `expires_at`" }),
+    expires_at: z.iso.datetime(),
+  })
+  .openapi("FileLink");
+
+/** Lenient on purpose: a malformed link answers the same 403 as a forged one, not a 422 that tells them apart. */
+export const DownloadQuerySchema = z.object({
+  expires: z.string().max(32).optional().openapi({ param: { name: "expires", in: "query" }, description: "Unix seconds, as issued" }),
+  signature: z.string().max(128).optional().openapi({ param: { name: "signature", in: "query" }, description: "HMAC-SHA256, base64url, as issued" }),
+});
+
+export type FileRecord = z.infer<typeof FileSchema>;
+export type ListFilesQuery = z.infer<typeof ListFilesQuerySchema>;

@@ -82,6 +82,11 @@ function assertParams(params: Argon2Params): void {
   }
 }
 
+/**
+ * The async variant yields to the event loop every 10 ms of work by `Date.now()`. Production
+ * Workers freeze that clock during computation, so there it runs in one piece at the same CPU
+ * cost (measured: docs/passwords.md); elsewhere (local workerd, Node) it lets other requests in.
+ */
 async function derive(password: string, salt: Uint8Array, params: Argon2Params, length: number): Promise<Uint8Array> {
   return argon2idAsync(passwordBytes(password), salt, {
     m: params.memoryKib,

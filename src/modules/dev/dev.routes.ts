@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { createDb } from "../../db/client";
 import type { AppEnv } from "../../env";
-import { errorResponses, jsonContent } from "../../lib/openapi";
+import { errorResponses, jsonContent, PUBLIC_ACCESS } from "../../lib/openapi";
 import { ProblemError } from "../../lib/problem";
 import { MailboxQuerySchema, MailboxSchema } from "./dev.schemas";
 import { clearCapturedMails, listCapturedMails } from "./dev.service";
@@ -25,6 +25,7 @@ const getMailbox = createRoute({
   path: "/dev/mailbox",
   operationId: "getDevMailbox",
   tags: ["Dev"],
+  security: PUBLIC_ACCESS,
   summary: "Emails captured for one recipient, newest first",
   description: `${DEV_ONLY} Lists at most 50 messages sent through the capture transport.`,
   request: { query: MailboxQuerySchema },
@@ -43,6 +44,7 @@ const clearMailbox = createRoute({
   path: "/dev/mailbox",
   operationId: "clearDevMailbox",
   tags: ["Dev"],
+  security: PUBLIC_ACCESS,
   summary: "Delete every email captured for one recipient",
   description: DEV_ONLY,
   request: { query: MailboxQuerySchema },

@@ -1,6 +1,9 @@
 import { z } from "@hono/zod-openapi";
 import { normalizeEmail } from "../../lib/email";
 
+/** The most messages one mailbox read returns. */
+export const MAILBOX_LIMIT = 50;
+
 export const MailboxQuerySchema = z.object({
   to: z
     .string()
@@ -17,17 +20,17 @@ export const MailboxQuerySchema = z.object({
 
 export const CapturedMailSchema = z
   .object({
-    id: z.string().openapi({ example: "0193a6f0-5b1e-7c3a-9f4d-2b8e6a1c0d47" }),
-    to: z.string().openapi({ description: "The normalized recipient", example: "alice@example.com" }),
-    subject: z.string().openapi({ example: "Confirm your email address for Edge Auth" }),
-    text: z.string().openapi({ description: "The plain-text body, links included" }),
-    created_at: z.iso.datetime().openapi({ example: "2025-01-01T12:00:00.000Z" }),
+    id: z.uuid().openapi({ example: "0193a6f0-5b1e-7c3a-9f4d-2b8e6a1c0d47" }),
+    to: z.string().max(320).openapi({ description: "The normalized recipient", example: "alice@example.com" }),
+    subject: z.string().max(998).openapi({ example: "Confirm your email address for Edge Auth" }),
+    text: z.string().max(1_000_000).openapi({ description: "The plain-text body, links included" }),
+    created_at: z.iso.datetime().max(30).openapi({ example: "2025-01-01T12:00:00.000Z" }),
   })
   .openapi("CapturedMail");
 
 export const MailboxSchema = z
   .object({
-    items: z.array(CapturedMailSchema).openapi({ description: "Newest first, at most 50" }),
+    items: z.array(CapturedMailSchema).max(MAILBOX_LIMIT).openapi({ description: "Newest first, at most 50" }),
   })
   .openapi("Mailbox");
 

@@ -2,9 +2,7 @@ import { desc, eq, sql } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { capturedMails } from "../../db/schema";
 import { normalizeEmail } from "../../lib/email";
-import type { CapturedMail } from "./dev.schemas";
-
-export const MAILBOX_LIMIT = 50;
+import { MAILBOX_LIMIT, type CapturedMail } from "./dev.schemas";
 
 /** The newest captured messages to `address` (normalized), newest first. */
 export async function listCapturedMails(db: Database, address: string, limit = MAILBOX_LIMIT): Promise<CapturedMail[]> {

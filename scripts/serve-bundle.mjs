@@ -100,6 +100,35 @@ function stdioHandler(inherit, tail) {
  */
 export async function serveBundle({ vars = {}, port = 0, outdir } = {}) {
   const scratch = mkdtempSync(path.join(tmpdir(), "edge-auth-serve-"));
+  let mf;
+  let disposal;
+  const removeScratch = () => rmSync(scratch, { recursive: true, force: true });
+  // One disposal, however many callers: a failing start and a signal may both ask for it.
+  const dispose = () =>
+    (disposal ??= (async () => {
+      process.off("SIGINT", onSignal).off("SIGTERM", onSignal).off("exit", removeScratch);
+      try {
+        await mf?.dispose();
+      } finally {
+        removeScratch();
+      }
+    })());
+  // Ctrl-C must not leave workerd or the temp directory behind. Once Miniflare runs, its own exit
+  // hook stops workerd and exits synchronously, so the directory goes in an "exit" listener.
+  function onSignal(signal) {
+    void dispose().finally(() => process.kill(process.pid, signal));
+  }
+  process.once("SIGINT", onSignal).once("SIGTERM", onSignal).once("exit", removeScratch);
+
+  try {
+    return await start({ scratch, vars, port, outdir, dispose, setMiniflare: (instance) => (mf = instance) });
+  } catch (error) {
+    await dispose().catch(() => {});
+    throw error;
+  }
+}
+
+async function start({ scratch, vars, port, outdir, dispose, setMiniflare }) {
   const bundle = buildBundle(outdir ?? path.join(scratch, "dist"));
   const config = unstable_readConfig({ config: path.join(root, "wrangler.toml") }, { hideWarnings: true });
   copySwaggerAssets();
@@ -110,7 +139,7 @@ export async function serveBundle({ vars = {}, port = 0, outdir } = {}) {
   const assetsDirectory = path.resolve(root, config.assets.directory);
   const persist = path.join(scratch, "state");
 
-  const mf = new Miniflare({
+  const mf = setMiniflare(new Miniflare({
     host: "127.0.0.1",
     port,
     modules: true,
@@ -141,26 +170,19 @@ export async function serveBundle({ vars = {}, port = 0, outdir } = {}) {
     durableObjectsPersist: path.join(persist, "do"),
     cachePersist: path.join(persist, "cache"),
     handleRuntimeStdio: stdioHandler(process.env.SERVE_BUNDLE_LOGS === "1", logTail),
-  });
+  }));
 
-  let disposed = false;
-  const dispose = async () => {
-    if (disposed) return;
-    disposed = true;
-    await mf.dispose();
-    rmSync(scratch, { recursive: true, force: true });
-  };
-
+  let url;
   try {
-    const url = (await mf.ready).toString().replace(/\/$/, "");
-    const database = config.d1_databases[0];
-    const db = await mf.getD1Database(database.binding);
-    for (const migration of readMigrations(path.resolve(root, database.migrations_dir ?? "migrations"))) {
-      await db.batch(migration.statements.map((statement) => db.prepare(statement)));
-    }
-    return { url, mf, vars: bindings, bundle, logTail: () => [...logTail], dispose };
+    url = (await mf.ready).toString().replace(/\/$/, "");
   } catch (error) {
-    await dispose();
+    for (const line of logTail) console.error(`  workerd: ${line}`);
     throw error;
   }
+  const database = config.d1_databases[0];
+  const db = await mf.getD1Database(database.binding);
+  for (const migration of readMigrations(path.resolve(root, database.migrations_dir ?? "migrations"))) {
+    await db.batch(migration.statements.map((statement) => db.prepare(statement)));
+  }
+  return { url, mf, vars: bindings, bundle, logTail: () => [...logTail], dispose };
 }

@@ -1,0 +1,63 @@
+import { z } from "@hono/zod-openapi";
+import { PaginationQuerySchema, pageSchema } from "../../lib/pagination";
+
+const IsoDateTime = z.iso.datetime({ offset: true });
+
+export const AuditQuerySchema = PaginationQuerySchema.extend({
+  actor: z.uuid().optional().openapi({ param: { name: "actor", in: "query" }, description: "Only events by this user id" }),
+  target: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[A-Za-z0-9_.:-]+$/, "is not an id")
+    .optional()
+    .openapi({ param: { name: "target", in: "query" }, description: "Only events about this target id (a user, session, role or permission id)" }),
+  action: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[a-z0-9_.]+$/, "is not an action name")
+    .optional()
+    .openapi({ param: { name: "action", in: "query" }, description: "Only this action", example: "user.roles_replaced" }),
+  since: IsoDateTime.optional().openapi({ param: { name: "since", in: "query" }, description: "Only events at or after this time (ISO 8601)" }),
+  until: IsoDateTime.optional().openapi({ param: { name: "until", in: "query" }, description: "Only events before this time (ISO 8601)" }),
+});
+
+export type AuditQuery = z.infer<typeof AuditQuerySchema>;
+
+const Hash = z.string().regex(/^[0-9a-f]{64}$/);
+
+export const AuditEntrySchema = z
+  .object({
+    seq: z.number().int().min(1).openapi({ description: "Position in the hash chain" }),
+    id: z.string().max(64),
+    created_at: z.iso.datetime(),
+    action: z.string().max(64).openapi({ example: "user.roles_replaced" }),
+    actor_user_id: z.string().max(64).nullable(),
+    actor_ip: z.string().max(64).nullable(),
+    actor_user_agent: z.string().max(512).nullable(),
+    request_id: z.string().max(64).nullable(),
+    session_id: z.string().max(64).nullable(),
+    target_type: z.string().max(32).nullable(),
+    target_id: z.string().max(128).nullable(),
+    changes: z.record(z.string(), z.unknown()).nullable().openapi({ description: "Before/after of the change; never secrets" }),
+    prev_hash: Hash,
+    hash: Hash.openapi({ description: "SHA-256 over the row's content and prev_hash" }),
+  })
+  .openapi("AuditEntry");
+
+export type AuditEntry = z.infer<typeof AuditEntrySchema>;
+
+export const AuditPageSchema = pageSchema(AuditEntrySchema, "AuditPage");
+
+export const AuditVerificationSchema = z
+  .object({
+    intact: z.boolean().openapi({ description: "Every row's hash matches its content and links to the previous row" }),
+    checked: z.number().int().min(0).openapi({ description: "Rows examined (up to and including the first broken one)" }),
+    first_broken_seq: z.number().int().min(1).optional().openapi({ description: "The first row whose hash or link does not match" }),
+    head_seq: z.number().int().min(1).nullable().openapi({ description: "The newest row; record it elsewhere to detect truncation later" }),
+    head_hash: Hash.nullable(),
+  })
+  .openapi("AuditVerification");
+
+export type AuditVerification = z.infer<typeof AuditVerificationSchema>;

@@ -1,0 +1,69 @@
+import { z } from "@hono/zod-openapi";
+import { PaginationQuerySchema, pageSchema } from "../../lib/pagination";
+
+/** Lower-case letters, digits, `_` and `-`, starting with a letter; 2-64 characters. */
+export const ROLE_NAME_PATTERN = /^[a-z][a-z0-9_-]{1,63}$/;
+
+export const RoleNameSchema = z
+  .string()
+  .regex(ROLE_NAME_PATTERN, "must be 2-64 characters: a lower-case letter, then lower-case letters, digits, _ or -")
+  .openapi({ example: "support" });
+
+/** A permission as referenced in requests; existence is checked against D1 (unknown: 422). */
+export const PermissionReferenceSchema = z.string().min(1).max(128).openapi({ example: "users:read" });
+
+const DescriptionSchema = z.string().trim().max(500);
+const PermissionListSchema = z.array(PermissionReferenceSchema).max(200);
+
+export const RoleIdParamSchema = z.object({
+  id: z.uuid().openapi({ param: { name: "id", in: "path" }, example: "0193a6f0-5b1e-7c3a-9f4d-2b8e6a1c0d47" }),
+});
+
+export const RoleSchema = z
+  .object({
+    id: z.uuid(),
+    name: z.string().max(64).openapi({ example: "support" }),
+    description: z.string().max(500),
+    is_system: z.boolean().openapi({ description: "Seeded roles: cannot be deleted or renamed" }),
+    permissions: z.array(z.string().max(128)).openapi({ example: ["users:read", "sessions:revoke"] }),
+    user_count: z.number().int().min(0).openapi({ description: "How many users hold the role" }),
+    created_at: z.iso.datetime(),
+    updated_at: z.iso.datetime(),
+  })
+  .openapi("Role");
+
+export type Role = z.infer<typeof RoleSchema>;
+
+export const RolePageSchema = pageSchema(RoleSchema, "RolePage");
+
+export const ListRolesQuerySchema = PaginationQuerySchema;
+
+export const CreateRoleSchema = z
+  .object({
+    name: RoleNameSchema,
+    description: DescriptionSchema.default(""),
+    permissions: PermissionListSchema.default([]).openapi({ description: "Permission names; you must hold each; unknown names are a 422" }),
+  })
+  .strict()
+  .openapi("CreateRoleRequest");
+
+export type CreateRoleInput = z.infer<typeof CreateRoleSchema>;
+
+export const UpdateRoleSchema = z
+  .object({
+    name: RoleNameSchema.optional().openapi({ description: "System roles cannot be renamed (409)" }),
+    description: DescriptionSchema.optional(),
+    permissions: PermissionListSchema.optional().openapi({ description: "The complete new set; the admin role's set cannot change (409)" }),
+  })
+  .strict()
+  .openapi("UpdateRoleRequest");
+
+export type UpdateRoleInput = z.infer<typeof UpdateRoleSchema>;
+
+export const DeleteRoleQuerySchema = z.object({
+  force: z
+    .enum(["true", "false"])
+    .optional()
+    .transform((value) => value === "true")
+    .openapi({ param: { name: "force", in: "query" }, description: "Required (true) to delete a role that is still assigned" }),
+});

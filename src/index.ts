@@ -1,5 +1,6 @@
 import { createApp } from "./app";
 import type { Bindings } from "./env";
+import { runScheduledSweep } from "./modules/files/files.sweep";
 
 export { Quota } from "./durable-objects/quota";
 export { RateLimiter } from "./durable-objects/rate-limiter";
@@ -8,4 +9,8 @@ const app = createApp();
 
 export default {
   fetch: app.fetch,
+  // The only cron (wrangler.toml [triggers]): the sweep of R2 objects that have no D1 row.
+  scheduled: (controller, env, ctx) => {
+    ctx.waitUntil(runScheduledSweep(env, controller.scheduledTime));
+  },
 } satisfies ExportedHandler<Bindings>;

@@ -48,11 +48,15 @@ describe("applyDocumentConventions", () => {
     expect(headersOf(document, "200")["Retry-After"]).toBeUndefined();
   });
 
-  it("keeps headers a route declared itself", () => {
-    const own = { description: "custom", schema: { type: "string", maxLength: 8 } };
-    const document = documentWith({ 200: { ...ok, headers: { "X-Request-Id": own } } });
+  it("keeps a route's description of a shared header but gives it the shared schema; other headers stay", () => {
+    const etag = { description: "The file's entity tag", schema: { type: "string", maxLength: 130 } };
+    const headers = { RateLimit: { description: "The violated policies, r=0", schema: { type: "string" } }, ETag: etag };
+    const document = documentWith({ 200: ok, 429: { ...problem, headers } });
     applyDocumentConventions(document);
-    expect(headersOf(document, "200")["X-Request-Id"]).toEqual(own);
+    const declared = headersOf(document, "429");
+    expect(declared.RateLimit).toEqual({ description: "The violated policies, r=0", schema: { type: "string", maxLength: 1024, example: '"login";r=2;t=412' } });
+    expect(declared.ETag).toEqual(etag);
+    expect(declared["Retry-After"]).toEqual({ $ref: "#/components/headers/Retry-After" });
   });
 
   it("gives bounded integers the format their bounds fit, and uuid strings their length", () => {

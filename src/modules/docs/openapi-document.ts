@@ -32,7 +32,18 @@ const isObject = (value: unknown): value is JsonObject => typeof value === "obje
 const HTTP_METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 const INT32 = { min: -(2 ** 31), max: 2 ** 31 - 1 };
 
-const headerRef = (name: keyof typeof responseHeaderComponents) => ({ $ref: `#/components/headers/${name}` });
+type SharedHeader = keyof typeof responseHeaderComponents;
+const headerRef = (name: SharedHeader) => ({ $ref: `#/components/headers/${name}` });
+
+/**
+ * A shared header a route declared inline keeps its own description (e.g. what RateLimit means on
+ * a 429) but gets the shared schema, so every route documents the same bounded type.
+ */
+function sharedHeader(name: SharedHeader, declared: unknown) {
+  if (!isObject(declared) || "$ref" in declared) return declared ?? headerRef(name);
+  const description = typeof declared.description === "string" ? declared.description : undefined;
+  return { ...responseHeaderComponents[name], ...(description ? { description } : {}) };
+}
 
 /**
  * Adds the headers the pipeline sets to every response: X-Request-Id and the CORS origin on all of
@@ -54,13 +65,12 @@ function addPipelineHeaders(document: JsonObject): void {
         // Fresh objects: route definitions may share one response or headers object between statuses.
         const headers: JsonObject = { ...(response.headers as JsonObject | undefined) };
         responses[status] = { ...response, headers };
-        headers["X-Request-Id"] ??= headerRef("X-Request-Id");
-        headers["Access-Control-Allow-Origin"] ??= headerRef("Access-Control-Allow-Origin");
-        if (rateLimited && /^[24]/.test(status)) {
-          headers.RateLimit ??= headerRef("RateLimit");
-          headers["RateLimit-Policy"] ??= headerRef("RateLimit-Policy");
+        const wanted: SharedHeader[] = ["X-Request-Id", "Access-Control-Allow-Origin"];
+        if (rateLimited && /^[24]/.test(status)) wanted.push("RateLimit", "RateLimit-Policy");
+        if (status === "429") wanted.push("Retry-After");
+        for (const name of Object.keys(responseHeaderComponents) as SharedHeader[]) {
+          if (wanted.includes(name) || name in headers) headers[name] = sharedHeader(name, headers[name]);
         }
-        if (status === "429") headers["Retry-After"] ??= headerRef("Retry-After");
       }
     }
   }

@@ -196,6 +196,9 @@ export function parseConfig(bindings: Record<string, unknown>): ConfigResult {
   const problems = [...keyProblems(config), ...rateLimitOverrideProblems(config.RATE_LIMIT_OVERRIDES)];
   if (config.ENVIRONMENT === "staging" || config.ENVIRONMENT === "production") {
     problems.push(...productionProblems(config));
+    if (config.MAIL_TRANSPORT === "send_email" && typeof (bindings.MAIL as SendEmail | undefined)?.send !== "function") {
+      problems.push("MAIL_TRANSPORT=send_email needs the MAIL send_email binding ([[send_email]] in wrangler.toml)");
+    }
   }
   return problems.length > 0 ? { ok: false, problems } : { ok: true, config };
 }

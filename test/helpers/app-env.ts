@@ -13,6 +13,8 @@ export const PRODUCTION_SETTINGS = {
   CORS_ORIGINS: "https://app.example.com",
   DOCS_PUBLIC: "false",
   MAIL_TRANSPORT: "send_email",
+  // A send_email binding as production has it (a no-op here; the transport has its own fake).
+  MAIL: { send: async () => {} },
   ARGON2_MEMORY_KIB: "19456",
   ARGON2_ITERATIONS: "2",
   ARGON2_PARALLELISM: "1",

@@ -13,6 +13,7 @@ const production = {
   CORS_ORIGINS: "https://app.example.com",
   JWT_SIGNING_KEYS: KEYS,
   MAIL_TRANSPORT: "send_email",
+  MAIL: { send: async () => {} },
   FILE_LINK_SECRET: "f".repeat(32),
 };
 
@@ -186,5 +187,13 @@ describe("loadConfig", () => {
     const first = loadConfig(bindings);
     expect(loadConfig(bindings)).toBe(first);
     expect(loadConfig({ ...minimal } as unknown as Bindings)).not.toBe(first);
+  });
+});
+
+describe("the send_email binding in staging and production", () => {
+  it("is required when MAIL_TRANSPORT=send_email", () => {
+    const { MAIL: _binding, ...withoutBinding } = production;
+    expect(problemsOf(parseConfig(withoutBinding)).join("\n")).toMatch(/MAIL send_email binding/);
+    expect(parseConfig(production).ok).toBe(true);
   });
 });

@@ -44,3 +44,30 @@ export function upload(token: string | undefined, bytes: Uint8Array, options: Up
 export async function bytesOf(response: Response): Promise<Uint8Array> {
   return new Uint8Array(await response.arrayBuffer());
 }
+
+/**
+ * A hand-built multipart body, for what FormData cannot send: raw control characters in a file
+ * name (FormData percent-escapes CR, LF and quotes), no filename, several file parts.
+ */
+export function rawMultipart(parts: Array<{ headers: string; body: Uint8Array | string }>): { body: Uint8Array; contentType: string } {
+  const boundary = `----files-test-${crypto.randomUUID()}`;
+  const encoder = new TextEncoder();
+  const chunks: Uint8Array[] = [];
+  for (const part of parts) {
+    chunks.push(encoder.encode(`--${boundary}\r\n${part.headers}\r\n\r\n`));
+    chunks.push(typeof part.body === "string" ? encoder.encode(part.body) : part.body);
+    chunks.push(encoder.encode("\r\n"));
+  }
+  chunks.push(encoder.encode(`--${boundary}--\r\n`));
+  const body = new Uint8Array(chunks.reduce((total, chunk) => total + chunk.byteLength, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return { body, contentType: `multipart/form-data; boundary=${boundary}` };
+}
+
+/** A file part's headers with `filename` exactly as given (bytes included). */
+export const filePart = (filename: string, type = "application/octet-stream") =>
+  `Content-Disposition: form-data; name="file"; filename="${filename}"\r\nContent-Type: ${type}`;

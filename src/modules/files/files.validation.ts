@@ -184,9 +184,9 @@ const SEPARATORS = /[/\\]/;
 const FORBIDDEN_CHARACTERS = /[\p{Cc}\u2028\u2029\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069\ufeff]/u;
 
 /**
- * The display name to store: NFC-normalized, trimmed, without leading dots, at most 255 UTF-8
- * bytes (the stem is shortened, the extension kept). Names with path separators, `..`, control
- * or bidi characters are refused (422), not repaired: such a name is an attack, not a typo.
+ * The display name to store: NFC-normalized, trimmed, without a leading dot, at most 255 UTF-8
+ * bytes (the stem is shortened, the extension kept). Names with path separators, a leading `..`,
+ * control or bidi characters are refused (422), not repaired: such a name is an attack, not a typo.
  */
 export function sanitizeFileName(raw: string): string {
   const invalid = (detail: string) =>
@@ -196,7 +196,8 @@ export function sanitizeFileName(raw: string): string {
   if (FORBIDDEN_CHARACTERS.test(name) || !(name as unknown as { isWellFormed(): boolean }).isWellFormed()) {
     throw invalid("The file name must not contain control characters.");
   }
-  if (name.split(".").every((part) => part.trim() === "") && name.includes("..")) throw invalid("The file name must not be a path.");
+  // `..` at the start is a traversal attempt even without separators (multipart unescapes `..\\..` to `....`).
+  if (name.trimStart().startsWith("..")) throw invalid("The file name must not start with `..`.");
   const cleaned = name.trim().replace(/^[.\s]+/, "").replace(/[.\s]+$/, "");
   if (cleaned === "") throw invalid("The file name is empty.");
   return truncateName(cleaned);

@@ -1,3 +1,9 @@
+// What every route definition needs for `npm run lint:openapi` (Spectral + OWASP API ruleset, 0 errors):
+// - every string has `.max()` (or is an enum/literal), every array `.max()`, every integer
+//   `.int().min().max()`; the int32/int64 format and the length of uuid strings are filled in by the
+//   document builder (modules/docs/openapi-document.ts), as are X-Request-Id and the CORS header;
+// - a write route anyone may call says so: `security: PUBLIC_ACCESS`;
+// - a rate-limited route declares its 429; the builder adds RateLimit, RateLimit-Policy and Retry-After.
 import { z } from "@hono/zod-openapi";
 import { problemCatalog, VALIDATION_ISSUE_LIMITS, type ProblemCode } from "./problem";
 

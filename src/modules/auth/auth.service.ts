@@ -108,24 +108,37 @@ function sendVerification(deps: AuthDeps, email: string, token: string): void {
   deps.mail({ to: email, ...verificationEmail(buildLink(deps.config, "/verify-email", { token }), describeTtl(deps.config.EMAIL_VERIFICATION_TTL)) });
 }
 
-/**
- * Consumes a single-use emailed token: one conditional update marks it used, so a token works
- * once even under concurrent requests. Returns the user it belongs to.
- */
-export async function consumeEmailToken(deps: AuthDeps, token: string, purpose: "verify_email" | "password_reset"): Promise<string> {
+const INVALID_EMAIL_TOKEN = "The token is invalid, expired or already used.";
+
+/** Finds a live (unused, unexpired) emailed token without using it up. */
+export async function findEmailToken(deps: AuthDeps, token: string, purpose: "verify_email" | "password_reset"): Promise<{ id: string; userId: string }> {
   const row = await deps.db
     .select({ id: emailTokens.id, userId: emailTokens.userId, expiresAt: emailTokens.expiresAt })
     .from(emailTokens)
     .where(and(eq(emailTokens.tokenHash, await sha256Hex(token)), eq(emailTokens.purpose, purpose), isNull(emailTokens.usedAt)))
     .get();
-  if (!row || row.expiresAt <= deps.now) throw new ProblemError("invalid_token", { detail: "The token is invalid, expired or already used." });
+  if (!row || row.expiresAt <= deps.now) throw new ProblemError("invalid_token", { detail: INVALID_EMAIL_TOKEN });
+  return { id: row.id, userId: row.userId };
+}
+
+/**
+ * Marks a token found by `findEmailToken` used with one conditional update, so a token works
+ * once even under concurrent requests.
+ */
+export async function claimEmailToken(deps: AuthDeps, tokenId: string): Promise<void> {
   const claimed = await deps.db
     .update(emailTokens)
     .set({ usedAt: deps.now })
-    .where(and(eq(emailTokens.id, row.id), isNull(emailTokens.usedAt)))
+    .where(and(eq(emailTokens.id, tokenId), isNull(emailTokens.usedAt)))
     .run();
-  if (claimed.meta.changes !== 1) throw new ProblemError("invalid_token", { detail: "The token is invalid, expired or already used." });
-  return row.userId;
+  if (claimed.meta.changes !== 1) throw new ProblemError("invalid_token", { detail: INVALID_EMAIL_TOKEN });
+}
+
+/** Consumes a single-use emailed token and returns the user it belongs to. */
+export async function consumeEmailToken(deps: AuthDeps, token: string, purpose: "verify_email" | "password_reset"): Promise<string> {
+  const found = await findEmailToken(deps, token, purpose);
+  await claimEmailToken(deps, found.id);
+  return found.userId;
 }
 
 /** Marks the address of the token's user verified. */

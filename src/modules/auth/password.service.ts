@@ -6,7 +6,7 @@ import { buildLink, describeTtl, passwordChangedEmail, passwordResetEmail } from
 import { hashPassword, verifyPassword } from "../../lib/password";
 import { ProblemError } from "../../lib/problem";
 import type { AuthDeps } from "./auth.context";
-import { argon2Params, assertPasswordPolicy, consumeEmailToken, newEmailToken } from "./auth.service";
+import { argon2Params, assertPasswordPolicy, claimEmailToken, findEmailToken, newEmailToken } from "./auth.service";
 import { endSessions } from "./session.service";
 
 /**
@@ -38,11 +38,14 @@ export function forgotPassword(deps: AuthDeps, rawEmail: string): void {
 
 /** Sets a new password from a reset token and ends every session of the user. */
 export async function resetPassword(deps: AuthDeps, token: string, newPassword: string): Promise<void> {
-  const userId = await consumeEmailToken(deps, token, "password_reset");
+  const { id: tokenId, userId } = await findEmailToken(deps, token, "password_reset");
   const user = await deps.db.select({ email: users.email }).from(users).where(eq(users.id, userId)).get();
   if (!user) throw new ProblemError("invalid_token", { detail: "The token is invalid, expired or already used." });
+  // The policy is checked before the token is used up: a refused password must leave the emailed
+  // link working, or the user would have to request (and wait for) another one.
   assertPasswordPolicy(deps.config, newPassword, user.email, "new_password");
   const passwordHash = await hashPassword(newPassword, argon2Params(deps.config));
+  await claimEmailToken(deps, tokenId);
   await endSessions(
     deps,
     { userId },

@@ -90,7 +90,8 @@ export function probeRoutes(): OpenAPIHono<AppEnv> {
   });
   probes.get("/test/d1", async (c) => c.json(await c.env.DB.prepare("select 1 as ok").first()));
   probes.get("/test/http-exception/:status", (c) => {
-    throw new HTTPException(Number(c.req.param("status")) as 400, { message: "From Hono" });
+    const message = c.req.query("message") ?? "From Hono";
+    throw new HTTPException(Number(c.req.param("status")) as 400, { message });
   });
   probes.get("/test/missing", (c) => c.notFound());
   probes.get("/test/user", (c) => {

@@ -1,8 +1,17 @@
 import { SELF } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { callApp, captureLogs, expectProblem, expectSecurityHeaders, unavailableD1 } from "../helpers/app-env";
 
 const BASE = "http://localhost";
+
+// Failing requests log at error level, which the test configuration prints: capture them instead.
+let logs: ReturnType<typeof captureLogs>;
+beforeEach(() => {
+  logs = captureLogs();
+});
+afterEach(() => {
+  logs.restore();
+});
 
 describe("unknown paths and methods", () => {
   it("answers an unknown path with a 404 problem carrying the request id", async () => {
@@ -87,22 +96,17 @@ describe("unknown paths and methods", () => {
 
 describe("unexpected errors", () => {
   it("answers an exception with a generic 500: no message, no stack", async () => {
-    const logs = captureLogs();
-    try {
-      const response = await callApp(`${BASE}/test/boom`, undefined, { probes: true });
-      const text = await response.clone().text();
-      const body = await expectProblem(response, 500, "internal_error");
-      expect(body.detail).toBe("An unexpected error occurred. Quote the request id when reporting it.");
-      expect(text).not.toMatch(/hunter2|at \/|\.ts:|stack/i);
-      expectSecurityHeaders(response);
-      // The details are in the log, on the request's line.
-      const [line] = logs.json();
-      expect(logs.lines).toHaveLength(1);
-      expect(line).toMatchObject({ level: "error", status: 500, error_code: "internal_error", request_id: body.request_id });
-      expect(line?.stack).toEqual(expect.stringContaining("Error:"));
-    } finally {
-      logs.restore();
-    }
+    const response = await callApp(`${BASE}/test/boom`, undefined, { probes: true });
+    const text = await response.clone().text();
+    const body = await expectProblem(response, 500, "internal_error");
+    expect(body.detail).toBe("An unexpected error occurred. Quote the request id when reporting it.");
+    expect(text).not.toMatch(/hunter2|at \/|\.ts:|stack/i);
+    expectSecurityHeaders(response);
+    // The details are in the log, on the request's line.
+    const [line] = logs.json();
+    expect(logs.lines).toHaveLength(1);
+    expect(line).toMatchObject({ level: "error", status: 500, error_code: "internal_error", request_id: body.request_id });
+    expect(line?.stack).toEqual(expect.stringContaining("Error:"));
   });
 
   it("answers D1 being unavailable with 503 and Retry-After", async () => {
@@ -147,6 +151,8 @@ describe("unexpected errors", () => {
     const teapot = await callApp(`${BASE}/test/http-exception/418`, undefined, { probes: true });
     expect(teapot.status).toBe(418);
     expect(await teapot.json()).toMatchObject({ code: "bad_request", status: 418, detail: "From Hono" });
+    const bare = await expectProblem(await callApp(`${BASE}/test/http-exception/401?message=`, undefined, { probes: true }), 401, "unauthorized");
+    expect(bare.detail).toBe("Authentication required");
     // A 5xx HTTPException is a bug like any other exception.
     await expectProblem(await callApp(`${BASE}/test/http-exception/502`, undefined, { probes: true }), 500, "internal_error");
   });

@@ -1,6 +1,6 @@
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { callApp, expectProblem, expectSecurityHeaders } from "../helpers/app-env";
+import { callApp, captureLogs, expectProblem, expectSecurityHeaders } from "../helpers/app-env";
 
 const BASE = "http://localhost";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -121,9 +121,14 @@ describe("security headers", () => {
   });
 
   it("are on a 500", async () => {
-    const response = await callApp(`${BASE}/test/boom`, undefined, { probes: true, env: { LOG_LEVEL: "error" } });
-    expect(response.status).toBe(500);
-    expectSecurityHeaders(response);
+    const logs = captureLogs();
+    try {
+      const response = await callApp(`${BASE}/test/boom`, undefined, { probes: true });
+      expect(response.status).toBe(500);
+      expectSecurityHeaders(response);
+    } finally {
+      logs.restore();
+    }
   });
 
   it("include HSTS for a year with subdomains on https URLs only", async () => {

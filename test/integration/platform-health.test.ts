@@ -96,6 +96,16 @@ describe("GET /health/ready", () => {
     expect(body.failed).toEqual(["durable_object:rate_limiter"]);
   });
 
+  it("fails a check that does not answer within its 2 s budget, and one that rejects with a non-Error", async () => {
+    const hangingD1 = { prepare: () => ({ first: () => new Promise(() => {}) }) };
+    const oddR2 = { head: () => Promise.reject("bucket says no") };
+    const { response, body, logs } = await readiness({ DB: hangingD1, FILES: oddR2 });
+    expect(response.status).toBe(503);
+    expect(body.failed).toEqual(["d1", "r2"]);
+    expect(body.checks.find((check) => check.name === "d1")?.error).toBe("timed out after 2000 ms");
+    expect(logs[0]?.check_errors).toEqual({ d1: "timed out after 2000 ms", r2: "bucket says no" });
+  });
+
   it("names every failed check at once", async () => {
     const { response, body } = await readiness({ DB: unavailableD1, FILES: null, RATE_LIMITER: null, QUOTA: null });
     expect(response.status).toBe(503);

@@ -11,6 +11,7 @@ import { cors } from "./middleware/cors";
 import { httpsOnly } from "./middleware/https-only";
 import { permissionMiddleware } from "./middleware/auth";
 import { jsonBody } from "./middleware/json-body";
+import { apiRateLimit } from "./middleware/rate-limit";
 import { requestId } from "./middleware/request-id";
 import { requestLog } from "./middleware/request-log";
 import { securityHeaders } from "./middleware/security-headers";
@@ -119,6 +120,7 @@ export function createApp() {
   app.use("*", bodyLimit(isStreamedUpload));
   app.use("*", jsonBody(isStreamedUpload));
   app.use("*", timeout);
+  app.use("/api/*", apiRateLimit);
 
   app.route("/", healthRoutes);
   app.route("/", problemRoutes);

@@ -37,7 +37,7 @@ export interface PolicyDefinition {
 
 export const rateLimitPolicies = {
   api_anonymous: {
-    limit: 120, window: 60, key: "ip", failure: "open",
+    limit: 300, window: 60, key: "ip", failure: "open",
     description: "Requests under /api without an Authorization header, per client IP",
   },
   api_user: {
@@ -45,7 +45,7 @@ export const rateLimitPolicies = {
     description: "Authenticated requests under /api, per user id",
   },
   login_ip: {
-    limit: 50, window: 300, key: "ip", failure: "closed",
+    limit: 100, window: 300, key: "ip", failure: "closed",
     description: "Login attempts per client IP (password spraying across accounts)",
   },
   login_account: {
@@ -53,7 +53,7 @@ export const rateLimitPolicies = {
     description: "Failed logins per normalized email; while exhausted even the right password gets 429",
   },
   register_ip: {
-    limit: 30, window: 3600, key: "ip", failure: "closed",
+    limit: 60, window: 3600, key: "ip", failure: "closed",
     description: "Registrations per client IP",
   },
   resend_verification_email: {

@@ -1,0 +1,228 @@
+import type { Context } from "hono";
+import type { LimitDecision, LimitRequest, LimitState, RateLimiter } from "../../durable-objects/rate-limiter";
+import type { AppEnv } from "../../env";
+import { describeError } from "../logger";
+import { ProblemError, QUOTA_EXCEEDED_TYPE } from "../problem";
+import { rateLimitField, rateLimitHeaders, rateLimitPolicyField } from "./headers";
+import { ipBucket, partitionName } from "./keys";
+import { type PolicyName, type ResolvedPolicy, resolvePolicies } from "./policies";
+
+/** One policy to apply, keyed by a raw value (IP, user id, normalized email, session id, ...). */
+export interface RateLimitCheck {
+  policy: PolicyName;
+  /** The raw key; hashed before it leaves the worker. */
+  key: string;
+  /** Units the request takes (default 1). */
+  cost?: number;
+}
+
+/** What an admitted request carries until its response is known. */
+export interface AppliedRateLimits {
+  /** The state of every policy that answered, for the RateLimit fields. */
+  states: LimitState[];
+  /**
+   * Finishes `countOnly` policies once the response status is known: the reserved unit stays
+   * counted for a listed status, a 2xx clears the bucket where `resetOnSuccess`, anything else
+   * is refunded. A no-op when no such policy applied.
+   */
+  settle(status: number): Promise<void>;
+}
+
+/** How long a limiter call may take before the policy's failure mode decides. */
+export const LIMITER_TIMEOUT_MS = 2_000;
+
+/** Accumulated policy states per request, so every limit that applied shows in the response. */
+const appliedStates = new WeakMap<object, Map<string, LimitState>>();
+
+interface Partition {
+  name: string;
+  checks: Array<{ policy: ResolvedPolicy; request: LimitRequest }>;
+}
+
+interface PartitionResult {
+  partition: Partition;
+  stub: DurableObjectStub<RateLimiter>;
+  decision?: LimitDecision;
+  error?: unknown;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`rate limiter did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+}
+
+/** Groups checks by partition key, so each key's object gets exactly one call for all its policies. */
+async function partitionChecks(policies: Record<PolicyName, ResolvedPolicy>, checks: readonly RateLimitCheck[]): Promise<Partition[]> {
+  const byName = new Map<string, Partition>();
+  for (const check of checks) {
+    const policy = policies[check.policy];
+    const raw = policy.key === "ip" ? ipBucket(check.key) : check.key;
+    const name = await partitionName(policy.key, raw);
+    const partition = byName.get(name) ?? { name, checks: [] };
+    byName.set(name, partition);
+    const cost = check.cost ?? 1;
+    const existing = partition.checks.find((entry) => entry.policy.name === policy.name);
+    // The same policy twice for one key is one check with the summed cost, or it could overshoot.
+    if (existing) existing.request.cost += cost;
+    else partition.checks.push({ policy, request: { policy: policy.name, limit: policy.limit, window: policy.window, cost } });
+  }
+  return [...byName.values()];
+}
+
+function record(c: Context<AppEnv>, states: readonly LimitState[]): void {
+  let map = appliedStates.get(c);
+  if (!map) appliedStates.set(c, (map = new Map()));
+  for (const state of states) map.set(state.policy, state);
+  for (const [name, value] of Object.entries(rateLimitHeaders([...map.values()]))) c.header(name, value);
+}
+
+/**
+ * Writes the RateLimit fields of every policy applied so far onto the final response. Runs after
+ * the handler, so error responses built by `onError` carry them too. A 429 keeps the fields it
+ * was built with (they name only the violated policies, matching its Retry-After).
+ */
+export function writeRateLimitHeaders(c: Context<AppEnv>): void {
+  const map = appliedStates.get(c);
+  if (!map || map.size === 0) return;
+  if (c.res.status === 429 && c.res.headers.has("RateLimit")) return;
+  const headers = rateLimitHeaders([...map.values()]);
+  try {
+    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
+  } catch {
+    // Responses passed through from fetch() have immutable headers.
+    c.res = new Response(c.res.body, c.res);
+    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
+  }
+}
+
+/** Takes back what admitted partitions counted, when another partition rejected the request. */
+async function refundAll(c: Context<AppEnv>, results: PartitionResult[]): Promise<void> {
+  await Promise.all(
+    results.map(async ({ partition, stub, decision }) => {
+      if (!decision?.allowed) return;
+      const refunds = decision.states.flatMap((state) => {
+        const request = partition.checks.find((check) => check.request.policy === state.policy)?.request;
+        return request && state.countedAt !== null ? [{ ...request, countedAt: state.countedAt }] : [];
+      });
+      if (refunds.length === 0) return;
+      try {
+        await withTimeout(Promise.resolve(stub.refund(refunds)), LIMITER_TIMEOUT_MS);
+      } catch (error) {
+        c.get("logger")?.warn("rate limiter refund failed", describeError(error));
+      }
+    }),
+  );
+}
+
+function rejection(violated: LimitState[], all: LimitState[]): ProblemError {
+  const retryAfter = Math.max(1, ...violated.map((state) => Math.max(state.retryAfter, state.reset ?? 0)));
+  return new ProblemError("rate_limited", {
+    type: QUOTA_EXCEEDED_TYPE,
+    title: "Request cannot be satisfied as assigned quota has been exceeded",
+    detail: `Too many requests; retry after ${retryAfter} seconds.`,
+    extensions: { "violated-policies": violated.map((state) => state.policy) },
+    headers: {
+      "Retry-After": String(retryAfter),
+      "RateLimit-Policy": rateLimitPolicyField(all),
+      RateLimit: rateLimitField(violated.map((state) => ({ ...state, remaining: 0 }))),
+    },
+  });
+}
+
+/**
+ * Applies rate-limit policies to the current request: one limiter call per distinct key, all in
+ * parallel. Throws a 429 problem (`quota-exceeded`, `violated-policies`, Retry-After, RateLimit
+ * fields) when any policy is exhausted; then nothing is counted anywhere. When the limiter fails,
+ * a fail-closed policy throws a 503 problem and a fail-open one is skipped with a warning.
+ * On success the RateLimit fields are set on the response being prepared.
+ *
+ * @example In a middleware, after the bearer token is verified:
+ * await enforceRateLimits(c, [{ policy: "api_user", key: userId }]);
+ */
+export async function enforceRateLimits(c: Context<AppEnv>, checks: readonly RateLimitCheck[]): Promise<AppliedRateLimits> {
+  const policies = resolvePolicies(c.get("config"));
+  const partitions = await partitionChecks(policies, checks);
+  const namespace = c.env.RATE_LIMITER;
+  const results: PartitionResult[] = await Promise.all(
+    partitions.map(async (partition) => {
+      const stub = namespace.get(namespace.idFromName(partition.name));
+      try {
+        const decision = await withTimeout(Promise.resolve(stub.check(partition.checks.map((check) => check.request))), LIMITER_TIMEOUT_MS);
+        return { partition, stub, decision: decision as LimitDecision };
+      } catch (error) {
+        return { partition, stub, error };
+      }
+    }),
+  );
+
+  const failed = results.filter((result) => result.error !== undefined);
+  if (failed.length > 0) {
+    const failedPolicies = failed.flatMap((result) => result.partition.checks.map((check) => check.policy));
+    const closed = failedPolicies.filter((policy) => policy.failure === "closed").map((policy) => policy.name);
+    const fields = { policies: failedPolicies.map((policy) => policy.name), ...describeError(failed[0]?.error) };
+    if (closed.length > 0) {
+      await refundAll(c, results);
+      throw new ProblemError("service_unavailable", {
+        detail: "The rate limiter is temporarily unavailable. Retry shortly.",
+        headers: { "Retry-After": "5" },
+        cause: failed[0]?.error,
+      });
+    }
+    c.get("logger")?.warn("rate limiter unavailable; failing open", fields);
+  }
+
+  const answered = results.filter((result) => result.decision !== undefined);
+  const states = answered.flatMap((result) => result.decision?.states ?? []);
+  const violated = states.filter((state) => !state.allowed);
+  if (violated.length > 0) {
+    await refundAll(c, answered);
+    // RateLimit-Policy names every policy applied to the request, including earlier middleware's.
+    const applied = new Map(appliedStates.get(c));
+    for (const state of states) applied.set(state.policy, state);
+    throw rejection(violated, [...applied.values()]);
+  }
+  record(c, states);
+
+  return {
+    states,
+    settle: async (status) => {
+      const updates = await Promise.all(answered.map((result) => settlePartition(c, result, status)));
+      record(c, updates.flat());
+    },
+  };
+}
+
+async function settlePartition(c: Context<AppEnv>, result: PartitionResult, status: number): Promise<LimitState[]> {
+  const pending = result.partition.checks.filter(({ policy }) => policy.countOnly && !policy.countOnly.includes(status));
+  if (pending.length === 0) return [];
+  const success = status >= 200 && status < 300;
+  const toReset = pending.filter(({ policy }) => success && policy.resetOnSuccess);
+  const toRefund = pending.filter((entry) => !toReset.includes(entry));
+  const countedAt = (policy: string) => result.decision?.states.find((state) => state.policy === policy)?.countedAt ?? null;
+  try {
+    const [reset, refunded] = await Promise.all([
+      toReset.length > 0 ? withTimeout(Promise.resolve(result.stub.reset(toReset.map((entry) => entry.request))), LIMITER_TIMEOUT_MS) : [],
+      toRefund.length > 0
+        ? withTimeout(
+            Promise.resolve(
+              result.stub.refund(
+                toRefund.flatMap(({ request }) => {
+                  const at = countedAt(request.policy);
+                  return at === null ? [] : [{ ...request, countedAt: at }];
+                }),
+              ),
+            ),
+            LIMITER_TIMEOUT_MS,
+          )
+        : [],
+    ]);
+    return [...(reset as LimitState[]), ...(refunded as LimitState[])];
+  } catch (error) {
+    // The unit stays counted: on a limiter outage a failure counter errs towards locking.
+    c.get("logger")?.warn("rate limiter settle failed", describeError(error));
+    return [];
+  }
+}

@@ -1,0 +1,165 @@
+import { SELF } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { QUOTA_EXCEEDED_TYPE } from "../../src/lib/problem";
+import { captureLogs } from "../helpers/app-env";
+import { brokenLimiter, CORRECT_PASSWORD, freshEmail, freshIp, loginRequest, parseRateLimit, probeApp, send } from "./rate-limit-harness";
+
+const limitTo = (policy: string, limit: number, window: number) => ({ RATE_LIMIT_OVERRIDES: JSON.stringify({ [policy]: { limit, window } }) });
+
+function get(path: string, headers: Record<string, string> = {}): Request {
+  return new Request(`http://localhost${path}`, { headers: { "CF-Connecting-IP": freshIp(), ...headers } });
+}
+
+describe("route middleware", () => {
+  const app = probeApp();
+
+  it("shows exact numbers on each response, then answers 429 with the problem and the fields", async () => {
+    const ip = freshIp();
+    const overrides = limitTo("test_generous", 3, 60);
+    for (let i = 0; i < 3; i++) {
+      const response = await send(app, get("/api/test/generous", { "CF-Connecting-IP": ip }), overrides);
+      expect(response.status).toBe(200);
+      // Anonymous /api traffic: the global per-IP policy applies as well, and both are listed.
+      expect(response.headers.get("RateLimit-Policy")).toBe('"api_anonymous";q=300;w=60, "test_generous";q=3;w=60');
+      const state = parseRateLimit(response.headers.get("RateLimit")).test_generous;
+      expect(state?.r).toBe(2 - i);
+      expect(state?.t).toBeGreaterThanOrEqual(59);
+      expect(state?.t).toBeLessThanOrEqual(60);
+    }
+    const rejected = await send(app, get("/api/test/generous", { "CF-Connecting-IP": ip }), overrides);
+    expect(rejected.status).toBe(429);
+    expect(rejected.headers.get("Content-Type")).toBe("application/problem+json");
+    expect(rejected.headers.get("RateLimit-Policy")).toBe('"api_anonymous";q=300;w=60, "test_generous";q=3;w=60');
+    expect(rejected.headers.get("RateLimit")).toMatch(/^"test_generous";r=0;t=\d+$/);
+    const t = parseRateLimit(rejected.headers.get("RateLimit")).test_generous!.t!;
+    expect(Number(rejected.headers.get("Retry-After"))).toBeGreaterThanOrEqual(t);
+    const body = (await rejected.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ type: QUOTA_EXCEEDED_TYPE, status: 429, code: "rate_limited", "violated-policies": ["test_generous"] });
+    expect(body.instance).toBe(rejected.headers.get("X-Request-Id"));
+  });
+
+  it("lets exactly 50 of 200 parallel requests through a limit of 50", async () => {
+    const ip = freshIp();
+    const overrides = limitTo("test_generous", 50, 3600);
+    const responses = await Promise.all(Array.from({ length: 200 }, () => send(app, get("/api/test/generous", { "CF-Connecting-IP": ip }), overrides)));
+    const statuses = responses.map((response) => response.status);
+    expect(statuses.filter((status) => status === 200)).toHaveLength(50);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(150);
+    const remaining = responses.filter((response) => response.status === 200).map((response) => parseRateLimit(response.headers.get("RateLimit")).test_generous!.r);
+    expect(remaining.sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, index) => index));
+  });
+
+  it("counts IPv6 clients by their /64", async () => {
+    const prefix = `2001:db8:${Math.floor(Math.random() * 0xffff).toString(16)}:1`;
+    const overrides = limitTo("test_generous", 2, 60);
+    expect((await send(app, get("/api/test/generous", { "CF-Connecting-IP": `${prefix}::1` }), overrides)).status).toBe(200);
+    expect((await send(app, get("/api/test/generous", { "CF-Connecting-IP": `${prefix}:0:0:0:2` }), overrides)).status).toBe(200);
+    expect((await send(app, get("/api/test/generous", { "CF-Connecting-IP": `${prefix}:ffff::3` }), overrides)).status).toBe(429);
+  });
+
+  it("fails closed with a 503 problem when a fail-closed policy's limiter throws", async () => {
+    const logs = captureLogs();
+    try {
+      const response = await send(app, loginRequest(freshEmail(), CORRECT_PASSWORD), brokenLimiter());
+      expect(response.status).toBe(503);
+      expect(response.headers.get("Retry-After")).toBe("5");
+      expect(await response.json()).toMatchObject({ code: "service_unavailable", status: 503 });
+    } finally {
+      logs.restore();
+    }
+  });
+
+  it("fails open, with a warning in the log, when only fail-open policies are affected", async () => {
+    const logs = captureLogs();
+    try {
+      const response = await send(app, get("/api/test/user", { "X-Test-User": "fail-open-user" }), { ...brokenLimiter(), LOG_LEVEL: "warn" });
+      expect(response.status).toBe(200);
+      expect(response.headers.get("RateLimit")).toBeNull();
+      const warnings = logs.json().filter((line) => line.level === "warn" && line.message === "rate limiter unavailable; failing open");
+      expect(warnings.map((line) => line.policies)).toEqual([["api_anonymous"], ["api_user"]]);
+    } finally {
+      logs.restore();
+    }
+  });
+});
+
+describe("enforceRateLimits (programmatic, as the auth middleware uses it)", () => {
+  const app = probeApp();
+
+  it("limits per user id whatever the IP, with the fields on successes and on errors", async () => {
+    const user = `user-${crypto.randomUUID()}`;
+    const overrides = limitTo("api_user", 2, 60);
+    const first = await send(app, get("/api/test/user", { "X-Test-User": user }), overrides);
+    expect(first.status).toBe(200);
+    expect(first.headers.get("RateLimit-Policy")).toBe('"api_anonymous";q=300;w=60, "api_user";q=2;w=60');
+    expect(parseRateLimit(first.headers.get("RateLimit")).api_user?.r).toBe(1);
+    const failing = await send(app, get("/api/test/user-fails", { "X-Test-User": user }), overrides);
+    expect(failing.status).toBe(404);
+    expect(parseRateLimit(failing.headers.get("RateLimit")).api_user?.r).toBe(0);
+    const rejected = await send(app, get("/api/test/user", { "X-Test-User": user }), overrides);
+    expect(rejected.status).toBe(429);
+    expect(((await rejected.json()) as Record<string, unknown>)["violated-policies"]).toEqual(["api_user"]);
+    expect((await send(app, get("/api/test/user", { "X-Test-User": `${user}-other` }), overrides)).status).toBe(200);
+  });
+});
+
+describe("api_anonymous on the real worker", () => {
+  it("limits /api requests without Authorization per client IP and labels the response", async () => {
+    const ip = freshIp();
+    const response = await SELF.fetch("http://localhost/api/v1/no-such-route", { headers: { "CF-Connecting-IP": ip } });
+    expect(response.status).toBe(404);
+    expect(response.headers.get("RateLimit-Policy")).toBe('"api_anonymous";q=300;w=60');
+    expect(parseRateLimit(response.headers.get("RateLimit")).api_anonymous?.r).toBe(299);
+  });
+
+  it("leaves requests with an Authorization header to the per-user limit", async () => {
+    const response = await SELF.fetch("http://localhost/api/v1/no-such-route", { headers: { "CF-Connecting-IP": freshIp(), Authorization: "Bearer x" } });
+    expect(response.headers.get("RateLimit-Policy")).toBeNull();
+  });
+
+  it("does not touch /health, /docs or /openapi.json", async () => {
+    for (const path of ["/health", "/openapi.json"]) {
+      const response = await SELF.fetch(`http://localhost${path}`, { headers: { "CF-Connecting-IP": freshIp() } });
+      expect(response.headers.get("RateLimit-Policy"), path).toBeNull();
+    }
+  });
+
+  it("answers 429 once the IP has used its allowance", async () => {
+    const app = probeApp();
+    const ip = freshIp();
+    const overrides = limitTo("api_anonymous", 2, 60);
+    for (let i = 0; i < 2; i++) expect((await send(app, get("/api/v1/no-such-route", { "CF-Connecting-IP": ip }), overrides)).status).toBe(404);
+    const rejected = await send(app, get("/api/v1/no-such-route", { "CF-Connecting-IP": ip, "X-Forwarded-For": "192.0.2.1" }), overrides);
+    expect(rejected.status).toBe(429);
+    expect(((await rejected.json()) as Record<string, unknown>)["violated-policies"]).toEqual(["api_anonymous"]);
+  });
+});
+
+describe("configuration", () => {
+  it("refuses to serve with invalid RATE_LIMIT_OVERRIDES", async () => {
+    const logs = captureLogs();
+    try {
+      const response = await send(probeApp(), get("/api/test/generous"), { RATE_LIMIT_OVERRIDES: JSON.stringify({ login_acount: { limit: 10 } }) });
+      expect(response.status).toBe(503);
+      expect(await response.json()).toMatchObject({ code: "misconfigured" });
+      expect(logs.lines.join("\n")).toContain("RATE_LIMIT_OVERRIDES.login_acount: unknown rate-limit policy");
+    } finally {
+      logs.restore();
+    }
+  });
+});
+
+describe("OpenAPI", () => {
+  it("documents the 429 response and the RateLimit fields of a limited route", () => {
+    const document = probeApp().getOpenAPI31Document({ openapi: "3.1.0", info: { title: "t", version: "1" } });
+    const responses = document.paths?.["/api/test/login"]?.post?.responses as Record<string, { headers?: Record<string, unknown>; content?: Record<string, unknown> }>;
+    expect(Object.keys(responses["429"]?.headers ?? {})).toEqual(expect.arrayContaining(["Retry-After", "RateLimit", "RateLimit-Policy"]));
+    expect(responses["429"]?.content?.["application/problem+json"]).toEqual({ schema: { $ref: "#/components/schemas/RateLimitProblem" } });
+    expect(Object.keys(responses["200"]?.headers ?? {})).toEqual(expect.arrayContaining(["RateLimit", "RateLimit-Policy"]));
+    expect(Object.keys(responses["401"]?.headers ?? {})).toEqual(expect.arrayContaining(["RateLimit", "RateLimit-Policy"]));
+    // Extends the shared Problem schema: allOf [Problem, { violated-policies, ... }].
+    const schema = document.components?.schemas?.RateLimitProblem as { allOf: { $ref?: string; properties?: Record<string, unknown> }[] };
+    expect(schema.allOf[0]).toEqual({ $ref: "#/components/schemas/Problem" });
+    expect(Object.keys(schema.allOf[1]?.properties ?? {})).toContain("violated-policies");
+  });
+});

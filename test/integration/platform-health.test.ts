@@ -115,6 +115,19 @@ describe("GET /health/ready", () => {
 
 });
 
+describe("health probes are open and unlimited", () => {
+  it("ignore a bogus Authorization header and carry no rate-limit state, however often they are called", async () => {
+    for (let i = 0; i < 10; i++) {
+      for (const path of ["/health", "/health/ready"]) {
+        const response = await SELF.fetch(`${BASE}${path}`, { headers: { Authorization: "Bearer not-a-token" } });
+        expect(response.status, path).toBe(200);
+        expect(response.headers.get("RateLimit"), path).toBeNull();
+        await response.body?.cancel();
+      }
+    }
+  });
+});
+
 describe("GET /", () => {
   it("answers with the service index", async () => {
     const response = await SELF.fetch(`${BASE}/`);

@@ -23,6 +23,8 @@ export default defineConfig(async () => {
             PUBLIC_BASE_URL: "http://localhost",
             CORS_ORIGINS: "https://app.example.com,http://localhost:3000",
             LOG_LEVEL: "error",
+            // Production rate-limit defaults in tests (wrangler.toml relaxes per-IP limits for local dev).
+            RATE_LIMIT_OVERRIDES: "{}",
             JWT_SIGNING_KEYS: JSON.stringify([testSigningKey("test-key-1")]),
             FILE_LINK_SECRET: randomBytes(32).toString("base64url"),
             // Cheap argon2 for tests only; staging and production refuse these (see src/env.ts).

@@ -1,11 +1,20 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../../env";
-import { errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
+import { errorResponses, jsonBody, jsonContent, PUBLIC_ACCESS } from "../../lib/openapi";
+import { withRateLimit } from "../../lib/rate-limit/openapi";
+import type { PolicyName } from "../../lib/rate-limit/policies";
+import { rateLimit } from "../../middleware/rate-limit";
 import { authDeps } from "./auth.context";
 import { AcceptedSchema, EmailBodySchema, LoginBodySchema, RegisterBodySchema, TokenBodySchema, TokenPairSchema } from "./auth.schemas";
 import { login, register, resendVerification, verifyEmail } from "./auth.service";
 
 export const authRoutes = new OpenAPIHono<AppEnv>();
+
+const REGISTER_LIMITS = ["register_ip"] as const satisfies PolicyName[];
+const VERIFY_LIMITS = ["verify_email_ip"] as const satisfies PolicyName[];
+const RESEND_LIMITS = ["resend_verification_ip", "resend_verification_email"] as const satisfies PolicyName[];
+// The limiter runs before the password is hashed: a guess costs the attacker a request, not us a hash.
+const LOGIN_LIMITS = ["login_ip", "login_account"] as const satisfies PolicyName[];
 
 const ACCEPTED = {
   status: "accepted" as const,
@@ -18,8 +27,10 @@ const registerUser = createRoute({
   operationId: "registerUser",
   tags: ["Auth"],
   summary: "Create an account (the same 202 whether or not the email is taken)",
+  security: PUBLIC_ACCESS,
+  middleware: [rateLimit({ policies: REGISTER_LIMITS })] as const,
   request: { body: jsonBody(RegisterBodySchema) },
-  responses: { ...errorResponses(429), 202: jsonContent(AcceptedSchema, "Accepted; check the mailbox") },
+  responses: withRateLimit({ ...errorResponses(429), 202: jsonContent(AcceptedSchema, "Accepted; check the mailbox") }, REGISTER_LIMITS),
 });
 
 authRoutes.openapi(registerUser, async (c) => {
@@ -33,8 +44,10 @@ const verifyEmailAddress = createRoute({
   operationId: "verifyEmail",
   tags: ["Auth"],
   summary: "Confirm an email address with the single-use token from the verification email",
+  security: PUBLIC_ACCESS,
+  middleware: [rateLimit({ policies: VERIFY_LIMITS })] as const,
   request: { body: jsonBody(TokenBodySchema) },
-  responses: { ...errorResponses(429), 204: { description: "Verified" } },
+  responses: withRateLimit({ ...errorResponses(429), 204: { description: "Verified" } }, VERIFY_LIMITS),
 });
 
 authRoutes.openapi(verifyEmailAddress, async (c) => {
@@ -48,8 +61,10 @@ const resendVerificationEmail = createRoute({
   operationId: "resendVerification",
   tags: ["Auth"],
   summary: "Send a new verification email (the same 202 for every address)",
+  security: PUBLIC_ACCESS,
+  middleware: [rateLimit({ policies: RESEND_LIMITS, email: "body.email" })] as const,
   request: { body: jsonBody(EmailBodySchema) },
-  responses: { ...errorResponses(429), 202: jsonContent(AcceptedSchema, "Accepted") },
+  responses: withRateLimit({ ...errorResponses(429), 202: jsonContent(AcceptedSchema, "Accepted") }, RESEND_LIMITS),
 });
 
 authRoutes.openapi(resendVerificationEmail, (c) => {
@@ -66,8 +81,10 @@ const loginUser = createRoute({
   description:
     "Unknown emails and wrong passwords get the same 401. Disabled, unverified and unapproved " +
     "accounts get a 403 only after the password was right. Repeated failures for one account lock it (429).",
+  security: PUBLIC_ACCESS,
+  middleware: [rateLimit({ policies: LOGIN_LIMITS, email: "body.email" })] as const,
   request: { body: jsonBody(LoginBodySchema) },
-  responses: { ...errorResponses(401, 403, 429), 200: jsonContent(TokenPairSchema, "Signed in") },
+  responses: withRateLimit({ ...errorResponses(401, 403, 429), 200: jsonContent(TokenPairSchema, "Signed in") }, LOGIN_LIMITS),
 });
 
 authRoutes.openapi(loginUser, async (c) => {

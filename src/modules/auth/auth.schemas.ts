@@ -48,7 +48,7 @@ export const RegisterBodySchema = z
   .openapi("RegisterRequest");
 
 export const AcceptedSchema = z
-  .object({ status: z.literal("accepted"), message: z.string() })
+  .object({ status: z.literal("accepted"), message: z.string().max(200) })
   .openapi("Accepted");
 
 export const TokenBodySchema = z.object({ token: OpaqueTokenSchema }).strict().openapi("TokenRequest");
@@ -63,9 +63,9 @@ export const TokenPairSchema = z
   .object({
     access_token: z.string().max(4096),
     token_type: z.literal("Bearer"),
-    expires_in: z.number().int().openapi({ description: "Seconds until the access token expires" }),
+    expires_in: z.number().int().min(0).max(86_400).openapi({ description: "Seconds until the access token expires" }),
     refresh_token: z.string().max(256),
-    refresh_expires_in: z.number().int().openapi({ description: "Seconds until the refresh token expires unless used" }),
+    refresh_expires_in: z.number().int().min(0).max(31_536_000).openapi({ description: "Seconds until the refresh token expires unless used" }),
   })
   .openapi("TokenPair");
 
@@ -82,16 +82,16 @@ export const ChangePasswordBodySchema = z
 export const SessionSchema = z
   .object({
     id: z.string().uuid(),
-    created_at: z.string().datetime(),
-    last_used_at: z.string().datetime(),
-    expires_at: z.string().datetime(),
-    user_agent: z.string().nullable(),
-    country: z.string().nullable(),
+    created_at: z.string().datetime().max(30),
+    last_used_at: z.string().datetime().max(30),
+    expires_at: z.string().datetime().max(30),
+    user_agent: z.string().max(256).nullable(),
+    country: z.string().max(8).nullable(),
     current: z.boolean(),
   })
   .openapi("Session");
 
-export const SessionListSchema = z.object({ items: z.array(SessionSchema) }).openapi("SessionList");
+export const SessionListSchema = z.object({ items: z.array(SessionSchema).max(1000) }).openapi("SessionList");
 
 export const SessionIdParamSchema = z.object({
   id: z.string().uuid().openapi({ param: { name: "id", in: "path" }, example: "0193a6f0-5b1e-7c3a-9f4d-2b8e6a1c0d47" }),
@@ -101,8 +101,16 @@ export const JwksSchema = z
   .object({
     keys: z.array(
       z
-        .object({ kty: z.string(), crv: z.string(), x: z.string(), y: z.string().optional(), kid: z.string(), alg: z.string(), use: z.string() })
+        .object({
+          kty: z.enum(["OKP", "EC"]),
+          crv: z.enum(["Ed25519", "P-256"]),
+          x: z.string().max(64),
+          y: z.string().max(64).optional(),
+          kid: z.string().max(64),
+          alg: z.enum(["EdDSA", "ES256"]),
+          use: z.literal("sig"),
+        })
         .openapi("Jwk"),
-    ),
+    ).max(16),
   })
   .openapi("Jwks");

@@ -1,4 +1,4 @@
-import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../../env";
 import { publicJwks } from "../../lib/jwt";
 import { errorResponses, jsonContent } from "../../lib/openapi";
@@ -18,5 +18,5 @@ const getJwks = createRoute({
 jwksRoutes.openapi(getJwks, async (c) => {
   const jwks = await publicJwks(c.get("config"));
   c.header("Cache-Control", "public, max-age=300");
-  return c.json(jwks as { keys: { kty: string; crv: string; x: string; kid: string; alg: string; use: string }[] }, 200);
+  return c.json(jwks as z.infer<typeof JwksSchema>, 200);
 });

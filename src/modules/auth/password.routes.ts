@@ -1,6 +1,9 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../../env";
-import { errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
+import { errorResponses, jsonBody, jsonContent, PUBLIC_ACCESS } from "../../lib/openapi";
+import { withRateLimit } from "../../lib/rate-limit/openapi";
+import type { PolicyName } from "../../lib/rate-limit/policies";
+import { rateLimit } from "../../middleware/rate-limit";
 import { principalOf, requirePermission } from "../../middleware/auth";
 import { authDeps } from "./auth.context";
 import { AcceptedSchema, ChangePasswordBodySchema, EmailBodySchema, ResetPasswordBodySchema } from "./auth.schemas";
@@ -8,14 +11,19 @@ import { changePassword, forgotPassword, resetPassword } from "./password.servic
 
 export const passwordRoutes = new OpenAPIHono<AppEnv>();
 
+const FORGOT_LIMITS = ["password_forgot_ip", "password_forgot_email"] as const satisfies PolicyName[];
+const RESET_LIMITS = ["password_reset_ip"] as const satisfies PolicyName[];
+
 const requestPasswordReset = createRoute({
   method: "post",
   path: "/auth/password/forgot",
   operationId: "requestPasswordReset",
   tags: ["Auth"],
   summary: "Email a password-reset link (the same 202, with the same timing, for every address)",
+  security: PUBLIC_ACCESS,
+  middleware: [rateLimit({ policies: FORGOT_LIMITS, email: "body.email" })] as const,
   request: { body: jsonBody(EmailBodySchema) },
-  responses: { ...errorResponses(429), 202: jsonContent(AcceptedSchema, "Accepted") },
+  responses: withRateLimit({ ...errorResponses(429), 202: jsonContent(AcceptedSchema, "Accepted") }, FORGOT_LIMITS),
 });
 
 passwordRoutes.openapi(requestPasswordReset, (c) => {
@@ -29,8 +37,10 @@ const resetPasswordWithToken = createRoute({
   operationId: "resetPassword",
   tags: ["Auth"],
   summary: "Set a new password with the single-use token from the reset email; ends every session",
+  security: PUBLIC_ACCESS,
+  middleware: [rateLimit({ policies: RESET_LIMITS })] as const,
   request: { body: jsonBody(ResetPasswordBodySchema) },
-  responses: { ...errorResponses(429), 204: { description: "The password is changed" } },
+  responses: withRateLimit({ ...errorResponses(429), 204: { description: "The password is changed" } }, RESET_LIMITS),
 });
 
 passwordRoutes.openapi(resetPasswordWithToken, async (c) => {

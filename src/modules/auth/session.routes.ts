@@ -1,13 +1,28 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import type { AppEnv } from "../../env";
-import { errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
+import { createDb } from "../../db/client";
+import { errorResponses, jsonBody, jsonContent, PUBLIC_ACCESS } from "../../lib/openapi";
+import { withRateLimit } from "../../lib/rate-limit/openapi";
+import type { PolicyName } from "../../lib/rate-limit/policies";
+import { rateLimit } from "../../middleware/rate-limit";
 import { ProblemError } from "../../lib/problem";
 import { principalOf, requirePermission } from "../../middleware/auth";
 import { authDeps } from "./auth.context";
 import { RefreshBodySchema, SessionIdParamSchema, SessionListSchema, TokenPairSchema } from "./auth.schemas";
-import { endSessions, listSessions, logoutByRefreshToken, refreshSession } from "./session.service";
+import { endSessions, listSessions, logoutByRefreshToken, refreshSession, sessionIdOfRefreshToken } from "./session.service";
 
 export const sessionRoutes = new OpenAPIHono<AppEnv>();
+
+const REFRESH_LIMITS = ["refresh_ip", "refresh_session"] as const satisfies PolicyName[];
+const LOGOUT_LIMITS = ["refresh_ip"] as const satisfies PolicyName[];
+
+/** The session a presented refresh token belongs to: refreshes are counted per session (token family). */
+async function refreshSessionKey(c: Context<AppEnv>): Promise<string | undefined> {
+  const body = (await c.req.raw.clone().json().catch(() => null)) as { refresh_token?: unknown } | null;
+  if (typeof body?.refresh_token !== "string" || body.refresh_token.length > 256) return undefined;
+  return (await sessionIdOfRefreshToken(createDb(c.env.DB), body.refresh_token)) ?? undefined;
+}
 
 const refreshTokens = createRoute({
   method: "post",
@@ -18,8 +33,10 @@ const refreshTokens = createRoute({
   description:
     "Presenting a refresh token that was already rotated out (after a short grace period for " +
     "racing tabs) ends the whole session: it is treated as a stolen token.",
+  security: PUBLIC_ACCESS,
+  middleware: [rateLimit({ policies: REFRESH_LIMITS, session: refreshSessionKey })] as const,
   request: { body: jsonBody(RefreshBodySchema) },
-  responses: { ...errorResponses(401, 429), 200: jsonContent(TokenPairSchema, "A new token pair") },
+  responses: withRateLimit({ ...errorResponses(401, 429), 200: jsonContent(TokenPairSchema, "A new token pair") }, REFRESH_LIMITS),
 });
 
 sessionRoutes.openapi(refreshTokens, async (c) => {
@@ -34,8 +51,10 @@ const logout = createRoute({
   operationId: "logout",
   tags: ["Auth"],
   summary: "End the session a refresh token belongs to",
+  security: PUBLIC_ACCESS,
+  middleware: [rateLimit({ policies: LOGOUT_LIMITS })] as const,
   request: { body: jsonBody(RefreshBodySchema) },
-  responses: { ...errorResponses(429), 204: { description: "The session is ended (also when it already was)" } },
+  responses: withRateLimit({ ...errorResponses(429), 204: { description: "The session is ended (also when it already was)" } }, LOGOUT_LIMITS),
 });
 
 sessionRoutes.openapi(logout, async (c) => {

@@ -168,6 +168,12 @@ export async function logoutByRefreshToken(deps: AuthDeps, presented: string): P
   });
 }
 
+/** The session a refresh token belongs to (used or not), or null. */
+export async function sessionIdOfRefreshToken(db: AuthDeps["db"], presented: string): Promise<string | null> {
+  const row = await db.select({ sessionId: refreshTokens.sessionId }).from(refreshTokens).where(eq(refreshTokens.tokenHash, await sha256Hex(presented))).get();
+  return row?.sessionId ?? null;
+}
+
 /** The user's live sessions, newest first. */
 export async function listSessions(deps: Pick<AuthDeps, "db" | "now">, userId: string, currentSessionId: string | null) {
   const rows = await deps.db

@@ -1,0 +1,60 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { createUser, postJson, randomIp, uniqueEmail } from "../helpers/auth";
+
+describe("brute-force protection on the real auth routes", () => {
+  it("locks an account after 5 failures whatever IP headers or email case are sent, even against the right password", async () => {
+    const user = await createUser();
+    const variants = [user.email, user.email.toUpperCase(), ` ${user.email}`, user.email.replace("@", "\uFF20").toUpperCase(), `${user.email} `];
+    for (const [index, email] of variants.entries()) {
+      const ip = randomIp();
+      const response = await postJson("/auth/login", { email, password: `wrong password ${index}` }, { ip, headers: { "X-Forwarded-For": randomIp(), "X-Real-IP": randomIp(), "True-Client-IP": randomIp() } });
+      expect(response.status).toBe(401);
+      expect(response.headers.get("RateLimit-Policy")).toContain('"login_account";q=5;w=900');
+      expect(response.headers.get("RateLimit")).toContain(`"login_account";r=${4 - index}`);
+    }
+    const locked = await postJson("/auth/login", { email: user.email, password: user.password }, { ip: randomIp() });
+    expect(locked.status).toBe(429);
+    const retryAfter = Number(locked.headers.get("Retry-After"));
+    expect(retryAfter).toBeGreaterThan(0);
+    const limitField = locked.headers.get("RateLimit") ?? "";
+    const t = Number(/"login_account";r=0;t=(\d+)/.exec(limitField)?.[1]);
+    expect(retryAfter).toBeGreaterThanOrEqual(t);
+    const body = await locked.json<Record<string, unknown>>();
+    expect(body).toMatchObject({ status: 429, type: "https://iana.org/assignments/http-problem-types#quota-exceeded", "violated-policies": ["login_account"] });
+    expect(locked.headers.get("Content-Type")).toContain("application/problem+json");
+  });
+
+  it("counts only failures: a successful login clears the account's failure count", async () => {
+    const user = await createUser();
+    for (let attempt = 0; attempt < 4; attempt++) {
+      expect((await postJson("/auth/login", { email: user.email, password: "wrong wrong wrong" })).status).toBe(401);
+    }
+    expect((await postJson("/auth/login", { email: user.email, password: user.password })).status).toBe(200);
+    const after = await postJson("/auth/login", { email: user.email, password: "wrong wrong wrong" });
+    expect(after.status).toBe(401);
+    expect(after.headers.get("RateLimit")).toContain('"login_account";r=4');
+  });
+
+  it("limits an unknown email exactly like a known one (no enumeration through the limiter)", async () => {
+    const email = uniqueEmail("ghost");
+    const statuses: number[] = [];
+    for (let attempt = 0; attempt < 6; attempt++) statuses.push((await postJson("/auth/login", { email, password: "whatever it is" })).status);
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
+  });
+
+  it("limits password-reset requests per email", async () => {
+    const email = uniqueEmail("reset");
+    const statuses: number[] = [];
+    for (let attempt = 0; attempt < 6; attempt++) statuses.push((await postJson("/auth/password/forgot", { email })).status);
+    expect(statuses).toEqual([202, 202, 202, 202, 202, 429]);
+  });
+
+  it("keys per-IP limits on CF-Connecting-IP only", async () => {
+    const ip = randomIp();
+    const response = await postJson("/auth/register", { email: uniqueEmail(), password: "a fine long passphrase", first_name: "A", last_name: "B" }, { ip });
+    expect(response.headers.get("RateLimit")).toMatch(/"register_ip";r=59/);
+    const rows = await env.DB.prepare("select count(*) as n from users").first<{ n: number }>();
+    expect(rows?.n).toBeGreaterThan(0);
+  });
+});

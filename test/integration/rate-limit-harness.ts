@@ -72,6 +72,19 @@ export function brokenLimiter(): Record<string, unknown> {
   return { RATE_LIMITER: { idFromName: (name: string) => env.RATE_LIMITER.idFromName(name), get: () => failing } };
 }
 
+/** The real limiter binding, counting how many limiter objects each request calls. */
+export function countingLimiter(): { bindings: Record<string, unknown>; calls: () => number } {
+  let calls = 0;
+  const namespace = {
+    idFromName: (name: string) => env.RATE_LIMITER.idFromName(name),
+    get: (id: DurableObjectId) => {
+      calls += 1;
+      return env.RATE_LIMITER.get(id);
+    },
+  };
+  return { bindings: { RATE_LIMITER: namespace }, calls: () => calls };
+}
+
 let counter = 0;
 
 /** A fresh TEST-NET address per call, so tests never share per-IP buckets. */

@@ -2,7 +2,7 @@ import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { QUOTA_EXCEEDED_TYPE } from "../../src/lib/problem";
 import { captureLogs } from "../helpers/app-env";
-import { brokenLimiter, CORRECT_PASSWORD, freshEmail, freshIp, loginRequest, parseRateLimit, probeApp, send } from "./rate-limit-harness";
+import { brokenLimiter, CORRECT_PASSWORD, countingLimiter, freshEmail, freshIp, loginRequest, parseRateLimit, probeApp, send } from "./rate-limit-harness";
 
 const limitTo = (policy: string, limit: number, window: number) => ({ RATE_LIMIT_OVERRIDES: JSON.stringify({ [policy]: { limit, window } }) });
 
@@ -47,6 +47,19 @@ describe("route middleware", () => {
     expect(statuses.filter((status) => status === 429)).toHaveLength(150);
     const remaining = responses.filter((response) => response.status === 200).map((response) => parseRateLimit(response.headers.get("RateLimit")).test_generous!.r);
     expect(remaining.sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, index) => index));
+  });
+
+  it("makes one limiter call per key: the global per-IP policy joins the route's IP policies", async () => {
+    const generous = countingLimiter();
+    const response = await send(app, get("/api/test/generous"), generous.bindings);
+    expect(response.headers.get("RateLimit-Policy")).toBe('"api_anonymous";q=300;w=60, "test_generous";q=100000;w=60');
+    expect(generous.calls()).toBe(1);
+    // Login: one call for the IP (api_anonymous + login_ip), one for the email; a 401 needs no more.
+    const login = countingLimiter();
+    const failed = await send(app, loginRequest(freshEmail(), "wrong"), login.bindings);
+    expect(failed.status).toBe(401);
+    expect(failed.headers.get("RateLimit-Policy")).toBe('"api_anonymous";q=300;w=60, "login_ip";q=100;w=300, "login_account";q=5;w=900');
+    expect(login.calls()).toBe(2);
   });
 
   it("counts IPv6 clients by their /64", async () => {
@@ -132,6 +145,10 @@ describe("api_anonymous on the real worker", () => {
     const rejected = await send(app, get("/api/v1/no-such-route", { "CF-Connecting-IP": ip, "X-Forwarded-For": "192.0.2.1" }), overrides);
     expect(rejected.status).toBe(429);
     expect(((await rejected.json()) as Record<string, unknown>)["violated-policies"]).toEqual(["api_anonymous"]);
+    // Also where a route's own limiter performs the check.
+    const limitedRoute = await send(app, get("/api/test/generous", { "CF-Connecting-IP": ip }), overrides);
+    expect(limitedRoute.status).toBe(429);
+    expect(((await limitedRoute.json()) as Record<string, unknown>)["violated-policies"]).toEqual(["api_anonymous"]);
   });
 });
 

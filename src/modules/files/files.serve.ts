@@ -51,7 +51,7 @@ export function parseRange(header: string | null, size: number): RangeRequest {
     return { kind: "partial", offset: size - length, length };
   }
   const first = Number(match[1]);
-  const last = match[2] === "" ? size - 1 : Number(match[2]);
+  const last = match[2] === "" ? Number.MAX_SAFE_INTEGER : Number(match[2]);
   if (last < first) return { kind: "full" };
   if (first >= size) return { kind: "unsatisfiable" };
   return { kind: "partial", offset: first, length: Math.min(last, size - 1) - first + 1 };

@@ -168,20 +168,33 @@ export class RateLimiter extends DurableObject<Bindings> {
     const sql = this.ctx.storage.sql;
     const windowMs = request.window * 1000;
     sql.exec("delete from hits where policy = ? and at <= ?", request.policy, now - windowMs);
-    const rows = sql.exec<HitRow>("select at, units from hits where policy = ? order by at", request.policy).toArray();
-    const used = rows.reduce((sum, row) => sum + row.units, 0);
+    const { used, oldest } = sql
+      .exec<{ used: number; oldest: number | null }>("select coalesce(sum(units), 0) as used, min(at) as oldest from hits where policy = ?", request.policy)
+      .one();
     const allowed = used + request.cost <= request.limit;
-    const oldest = rows[0];
     return {
       policy: request.policy,
       limit: request.limit,
       window: request.window,
       allowed,
       remaining: Math.max(0, request.limit - used),
-      reset: oldest ? secondsUntil(oldest.at + windowMs, now) : null,
-      retryAfter: allowed ? 0 : retryAfterSeconds(rows, used + request.cost - request.limit, request, now),
+      reset: oldest === null ? null : secondsUntil(oldest + windowMs, now),
+      retryAfter: allowed ? 0 : this.retryAfter(request, used + request.cost - request.limit, now),
       countedAt,
     };
+  }
+
+  /** Seconds until enough of the oldest units have left the window to free `needed` units. */
+  private retryAfter(request: LimitRequest, needed: number, now: number): number {
+    // A cost above the limit never fits; the window is the honest longest wait to report.
+    if (request.cost > request.limit) return request.window;
+    const rows = this.ctx.storage.sql.exec<HitRow>("select at, units from hits where policy = ? order by at", request.policy);
+    let freed = 0;
+    for (const row of rows) {
+      freed += row.units;
+      if (freed >= needed) return Math.max(1, secondsUntil(row.at + request.window * 1000, now));
+    }
+    return request.window;
   }
 
   private scheduleExpiry(at: number): void {
@@ -194,16 +207,4 @@ export class RateLimiter extends DurableObject<Bindings> {
 
 function secondsUntil(at: number, now: number): number {
   return Math.max(0, Math.ceil((at - now) / 1000));
-}
-
-/** When enough of the oldest units have left the window to free `needed` units. */
-function retryAfterSeconds(rows: HitRow[], needed: number, request: LimitRequest, now: number): number {
-  // A cost above the limit never fits; the window is the honest longest wait to report.
-  if (request.cost > request.limit) return request.window;
-  let freed = 0;
-  for (const row of rows) {
-    freed += row.units;
-    if (freed >= needed) return Math.max(1, secondsUntil(row.at + request.window * 1000, now));
-  }
-  return request.window;
 }

@@ -1,5 +1,5 @@
 import { SELF } from "cloudflare:test";
-import { decodeJwt, exportJWK, generateKeyPair, type JWTPayload } from "jose";
+import { createLocalJWKSet, decodeJwt, exportJWK, generateKeyPair, jwtVerify, type JWK, type JWTPayload } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { expectProblem } from "../helpers/app-env";
 import { API, createUser, postJson, randomIp, type TestUser } from "../helpers/auth";
@@ -33,6 +33,24 @@ describe("bearer tokens: the control cases", () => {
     expect((await me(`Bearer ${user.accessToken}`)).status).toBe(200);
     expect((await me(`Bearer ${await forgeToken(claims())}`)).status).toBe(200);
     expect((await me(`Bearer ${await rawSignedToken({ alg: "EdDSA", typ: "at+jwt", kid: "test-key-1" }, claims())}`)).status).toBe(200);
+  });
+
+  it("verifies with the published JWKS, as another service at the edge would", async () => {
+    const jwks = await (await SELF.fetch("http://localhost/.well-known/jwks.json")).json<{ keys: JWK[] }>();
+    const { payload, protectedHeader } = await jwtVerify(user.accessToken, createLocalJWKSet({ keys: jwks.keys }), {
+      issuer: "http://localhost",
+      audience: "edge-auth-api",
+      typ: "at+jwt",
+      algorithms: ["EdDSA", "ES256"],
+    });
+    expect(protectedHeader.kid).toBe("test-key-1");
+    expect(payload.sub).toBe(user.id);
+  });
+
+  it("ignores jku, x5u and jwk headers on a token its own key signed (never followed, never trusted)", async () => {
+    const attacker = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
+    const header = { jku: "https://evil.example/jwks.json", x5u: "https://evil.example/cert.pem", jwk: await exportJWK(attacker.publicKey) };
+    expect((await me(`Bearer ${await forgeToken(claims(), header)}`)).status).toBe(200);
   });
 
   it("accepts the scheme in any case (RFC 7235: auth-scheme is case-insensitive)", async () => {

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { PaginationQuerySchema, pageSchema } from "../../lib/pagination";
 
-const IsoDateTime = z.iso.datetime({ offset: true });
+const IsoDateTime = z.iso.datetime({ offset: true }).max(40);
 
 export const AuditQuerySchema = PaginationQuerySchema.extend({
   actor: z.uuid().optional().openapi({ param: { name: "actor", in: "query" }, description: "Only events by this user id" }),
@@ -25,13 +25,14 @@ export const AuditQuerySchema = PaginationQuerySchema.extend({
 
 export type AuditQuery = z.infer<typeof AuditQuerySchema>;
 
-const Hash = z.string().regex(/^[0-9a-f]{64}$/);
+const Hash = z.string().length(64).regex(/^[0-9a-f]{64}$/);
+const Seq = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 
 export const AuditEntrySchema = z
   .object({
-    seq: z.number().int().min(1).openapi({ description: "Position in the hash chain" }),
+    seq: Seq.openapi({ description: "Position in the hash chain" }),
     id: z.string().max(64),
-    created_at: z.iso.datetime(),
+    created_at: z.iso.datetime().max(30),
     action: z.string().max(64).openapi({ example: "user.roles_replaced" }),
     actor_user_id: z.string().max(64).nullable(),
     actor_ip: z.string().max(64).nullable(),
@@ -53,9 +54,9 @@ export const AuditPageSchema = pageSchema(AuditEntrySchema, "AuditPage");
 export const AuditVerificationSchema = z
   .object({
     intact: z.boolean().openapi({ description: "Every row's hash matches its content and links to the previous row" }),
-    checked: z.number().int().min(0).openapi({ description: "Rows examined (up to and including the first broken one)" }),
-    first_broken_seq: z.number().int().min(1).optional().openapi({ description: "The first row whose hash or link does not match" }),
-    head_seq: z.number().int().min(1).nullable().openapi({ description: "The newest row; record it elsewhere to detect truncation later" }),
+    checked: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).openapi({ description: "Rows examined (up to and including the first broken one)" }),
+    first_broken_seq: Seq.optional().openapi({ description: "The first row whose hash or link does not match" }),
+    head_seq: Seq.nullable().openapi({ format: "int64", description: "The newest row; record it elsewhere to detect truncation later" }),
     head_hash: Hash.nullable(),
   })
   .openapi("AuditVerification");

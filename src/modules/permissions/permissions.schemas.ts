@@ -14,7 +14,7 @@ export const PermissionSchema = z
     name: z.string().max(128).openapi({ example: "reports:export" }),
     description: z.string().max(500),
     is_system: z.boolean().openapi({ description: "Catalog permissions come from the code and cannot be deleted" }),
-    created_at: z.iso.datetime(),
+    created_at: z.iso.datetime().max(30),
   })
   .openapi("Permission");
 

@@ -8,6 +8,7 @@ import { decodeCursor, toPage, type PaginationQuery } from "../../lib/pagination
 import { ProblemError } from "../../lib/problem";
 import type { AuthDeps } from "../auth/auth.context";
 import { ADMIN_ROLE, assertHolds, type Caller } from "../roles/roles.guards";
+import { MAX_PERMISSIONS } from "../roles/roles.schemas";
 import type { CreatePermissionInput, PermissionItem } from "./permissions.schemas";
 
 const PermissionCursor = z.tuple([z.string().min(1).max(128)]);
@@ -38,6 +39,10 @@ const nameTaken = (name: string) => new ProblemError("already_exists", { detail:
 export async function createPermission(deps: AuthDeps, caller: Caller, input: CreatePermissionInput): Promise<PermissionItem> {
   const existing = await deps.db.select({ id: permissions.id }).from(permissions).where(sql`lower(${permissions.name}) = ${input.name.toLowerCase()}`).get();
   if (existing) throw nameTaken(input.name);
+  const total = await deps.db.get<{ n: number }>(sql`select count(*) as n from ${permissions}`);
+  if ((total?.n ?? 0) >= MAX_PERMISSIONS) {
+    throw new ProblemError("conflict", { detail: `There are already ${MAX_PERMISSIONS} permissions; delete unused custom ones first.` });
+  }
   const row = { id: newId(deps.now), name: input.name, description: input.description, isSystem: false, createdAt: deps.now };
   try {
     await writeWithAudit(

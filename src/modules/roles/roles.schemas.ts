@@ -1,11 +1,16 @@
 import { z } from "@hono/zod-openapi";
 import { PaginationQuerySchema, pageSchema } from "../../lib/pagination";
 
+/** Permissions that can exist at all (catalog plus custom); the admin role holds every one. */
+export const MAX_PERMISSIONS = 1000;
+const MAX_COUNT = 2 ** 31 - 1;
+
 /** Lower-case letters, digits, `_` and `-`, starting with a letter; 2-64 characters. */
 export const ROLE_NAME_PATTERN = /^[a-z][a-z0-9_-]{1,63}$/;
 
 export const RoleNameSchema = z
   .string()
+  .max(64)
   .regex(ROLE_NAME_PATTERN, "must be 2-64 characters: a lower-case letter, then lower-case letters, digits, _ or -")
   .openapi({ example: "support" });
 
@@ -25,10 +30,10 @@ export const RoleSchema = z
     name: z.string().max(64).openapi({ example: "support" }),
     description: z.string().max(500),
     is_system: z.boolean().openapi({ description: "Seeded roles: cannot be deleted or renamed" }),
-    permissions: z.array(z.string().max(128)).openapi({ example: ["users:read", "sessions:revoke"] }),
-    user_count: z.number().int().min(0).openapi({ description: "How many users hold the role" }),
-    created_at: z.iso.datetime(),
-    updated_at: z.iso.datetime(),
+    permissions: z.array(z.string().max(128)).max(MAX_PERMISSIONS).openapi({ example: ["users:read", "sessions:revoke"] }),
+    user_count: z.number().int().min(0).max(MAX_COUNT).openapi({ description: "How many users hold the role" }),
+    created_at: z.iso.datetime().max(30),
+    updated_at: z.iso.datetime().max(30),
   })
   .openapi("Role");
 

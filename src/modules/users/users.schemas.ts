@@ -11,9 +11,9 @@ export const ProfileSchema = z
     email_verified: z.boolean(),
     is_active: z.boolean(),
     is_approved: z.boolean(),
-    roles: z.array(z.string().max(64)).openapi({ example: ["user"] }),
-    permissions: z.array(z.string().max(128)).openapi({ example: ["profile:read", "profile:update"] }),
-    created_at: z.string().datetime(),
+    roles: z.array(z.string().max(64)).max(64).openapi({ example: ["user"] }),
+    permissions: z.array(z.string().max(128)).max(1000).openapi({ example: ["profile:read", "profile:update"] }),
+    created_at: z.string().datetime().max(30),
   })
   .openapi("Profile");
 

@@ -11,12 +11,15 @@ import { filesDeps } from "./files.context";
 import { createDownloadLink, verifyDownloadLink } from "./files.links";
 import {
   CreateLinkBodySchema,
+  DownloadHeadersSchema,
   DownloadQuerySchema,
+  FileContentSchema,
   FileIdParamSchema,
   FileLinkSchema,
   FileListSchema,
   FileSchema,
   ListFilesQuerySchema,
+  RangeHeadersSchema,
   UploadFormSchema,
 } from "./files.schemas";
 import { serveFile } from "./files.serve";
@@ -133,28 +136,19 @@ fileRoutes.openapi(getFileRoute, async (c) => {
   return c.json(toFileRecord(row), 200);
 });
 
-const contentHeaders = z.object({
-  "Content-Disposition": z.string().openapi({ example: "attachment; filename=\"report.pdf\"; filename*=UTF-8''report.pdf" }),
-  "Content-Security-Policy": z.string().openapi({ example: "sandbox; default-src 'none'" }),
-  "X-Content-Type-Options": z.string().openapi({ example: "nosniff" }),
-  "Cache-Control": z.string().openapi({ example: "private" }),
-  ETag: z.string().openapi({ description: "The quoted SHA-256 of the content" }),
-  "Accept-Ranges": z.string().openapi({ example: "bytes" }),
-});
-
 const contentResponses = {
   ...errorResponses(404, 429),
   200: {
     description: "The whole file, streamed from R2, as a download",
-    headers: contentHeaders,
-    content: { "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) } },
+    headers: DownloadHeadersSchema,
+    content: { "application/octet-stream": { schema: FileContentSchema } },
   },
   206: {
     description: "The requested byte range (`Content-Range` says which)",
-    headers: contentHeaders.extend({ "Content-Range": z.string().openapi({ example: "bytes 0-1023/48213" }) }),
-    content: { "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) } },
+    headers: RangeHeadersSchema,
+    content: { "application/octet-stream": { schema: FileContentSchema } },
   },
-  304: { description: "`If-None-Match` named the current ETag", headers: contentHeaders.pick({ ETag: true, "Cache-Control": true }) },
+  304: { description: "`If-None-Match` named the current ETag", headers: DownloadHeadersSchema.pick({ ETag: true, "Cache-Control": true }) },
   416: {
     description: "The range starts past the end; `Content-Range: bytes */<size>`",
     content: { "application/problem+json": { schema: ProblemSchema } },

@@ -154,4 +154,14 @@ describe("GET /audit-logs/verify", () => {
     const result = await expectJson<Verification>(await call(admin.accessToken, "GET", "/audit-logs/verify"), 200);
     expect(result).toMatchObject({ intact: false, first_broken_seq: broken!.seq + 1 });
   });
+
+  it("detects a deleted row by the broken link of the row after it", async () => {
+    const { results } = await env.DB.prepare("select seq from audit_logs where seq < (select min(seq) from audit_logs where action = 'user.roles_replaced') order by seq limit 3")
+      .all<{ seq: number }>();
+    const [, victim, next] = results;
+    await env.DB.prepare("drop trigger audit_logs_no_delete").run();
+    await env.DB.prepare("delete from audit_logs where seq = ?").bind(victim!.seq).run();
+    const result = await expectJson<Verification>(await call(admin.accessToken, "GET", "/audit-logs/verify"), 200);
+    expect(result).toMatchObject({ intact: false, first_broken_seq: next!.seq });
+  });
 });

@@ -1,5 +1,7 @@
+import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { QUOTA_EXCEEDED_TYPE } from "../../src/lib/problem";
+import { createUser, postJson, randomIp, uniqueEmail } from "../helpers/auth";
 import { CORRECT_PASSWORD, freshEmail, freshIp, loginRequest, parseRateLimit, probeApp, send } from "./rate-limit-harness";
 
 /**
@@ -125,5 +127,37 @@ describe("login_ip: attempts per client IP", () => {
     expect(refused.status).toBe(429);
     const next = await send(app, loginRequest(freshEmail(), CORRECT_PASSWORD, { "CF-Connecting-IP": ip }), tight);
     expect(parseRateLimit(next.headers.get("RateLimit")).login_ip?.r).toBe(2);
+  });
+});
+
+describe("on the real worker: POST /api/v1/auth/login", () => {
+  const attempt = (email: string, password: string) => postJson("/auth/login", { email, password }, { ip: randomIp(), headers: { "X-Forwarded-For": randomIp() } });
+
+  it("lets a parallel burst of wrong passwords reach the password check no more than 5 times", async () => {
+    const user = await createUser();
+    const statuses = (await Promise.all(Array.from({ length: 20 }, () => attempt(user.email, "wrong password 123")))).map((response) => response.status);
+    expect(statuses.filter((status) => status === 401)).toHaveLength(5);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(15);
+    expect((await attempt(user.email.toUpperCase(), user.password)).status).toBe(429);
+  });
+
+  it("locks an unknown address exactly like an existing one (no enumeration through the limiter)", async () => {
+    const user = await createUser();
+    const sequence = async (email: string) => {
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i++) statuses.push((await attempt(email, "wrong password 123")).status);
+      return statuses;
+    };
+    expect(await sequence(user.email)).toEqual(await sequence(uniqueEmail("nobody")));
+  });
+
+  it("documents the limits on the login operation", async () => {
+    const document = (await (await SELF.fetch("http://localhost/openapi.json")).json()) as {
+      paths: Record<string, Record<string, { responses: Record<string, { headers?: Record<string, unknown>; content?: Record<string, { schema: unknown }> }> }>>;
+    };
+    const responses = document.paths["/api/v1/auth/login"]!.post!.responses;
+    expect(responses["429"]?.content?.["application/problem+json"]?.schema).toEqual({ $ref: "#/components/schemas/RateLimitProblem" });
+    expect(Object.keys(responses["429"]?.headers ?? {})).toEqual(expect.arrayContaining(["Retry-After", "RateLimit", "RateLimit-Policy"]));
+    expect(Object.keys(responses["200"]?.headers ?? {})).toEqual(expect.arrayContaining(["RateLimit", "RateLimit-Policy"]));
   });
 });

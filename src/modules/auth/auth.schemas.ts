@@ -21,7 +21,8 @@ export const EmailSchema = z
 export const PasswordSchema = z
   .string()
   .min(1)
-  .max(1024)
+  // One error for an oversized password, not two: past 1024 UTF-16 units it is past 1024 bytes too.
+  .max(1024, { message: "must be at most 1024 bytes", abort: true })
   .refine((value) => new TextEncoder().encode(value).byteLength <= 1024, "must be at most 1024 bytes")
   .openapi({ example: "correct horse battery staple", format: "password" });
 

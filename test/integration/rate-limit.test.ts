@@ -1,6 +1,9 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import type { AppEnv } from "../../src/env";
 import { QUOTA_EXCEEDED_TYPE } from "../../src/lib/problem";
+import { type KeySource, rateLimit } from "../../src/middleware/rate-limit";
 import { captureLogs } from "../helpers/app-env";
 import { brokenLimiter, CORRECT_PASSWORD, countingLimiter, freshEmail, freshIp, loginRequest, parseRateLimit, probeApp, send } from "./rate-limit-harness";
 
@@ -178,5 +181,45 @@ describe("OpenAPI", () => {
     const schema = document.components?.schemas?.RateLimitProblem as { allOf: { $ref?: string; properties?: Record<string, unknown> }[] };
     expect(schema.allOf[0]).toEqual({ $ref: "#/components/schemas/Problem" });
     expect(Object.keys(schema.allOf[1]?.properties ?? {})).toContain("violated-policies");
+  });
+});
+
+describe("key sources", () => {
+  const app = probeApp();
+  const probes = new OpenAPIHono<AppEnv>();
+  const session = (source: KeySource) => rateLimit({ policies: ["refresh_session"], session: source });
+  probes.get("/api/keys/param/:id", session("param.id"), (c) => c.json({ ok: true }));
+  probes.get("/api/keys/query", session("query.s"), (c) => c.json({ ok: true }));
+  probes.get("/api/keys/header", session("header.X-Session"), (c) => c.json({ ok: true }));
+  probes.get("/api/keys/function", session((c) => c.req.query("s")?.toUpperCase()), (c) => c.json({ ok: true }));
+  probes.post("/api/keys/nested", rateLimit({ policies: ["password_forgot_email"], email: "body.account.email" }), (c) => c.json({ ok: true }));
+  app.route("/", probes);
+
+  const remaining = async (request: Request, policy: string) => parseRateLimit((await send(app, request)).headers.get("RateLimit"))[policy]?.r;
+
+  it("reads keys from path parameters, the query, headers, functions and nested body fields", async () => {
+    const id = crypto.randomUUID();
+    expect(await remaining(get(`/api/keys/param/${id}`), "refresh_session")).toBe(29);
+    expect(await remaining(get(`/api/keys/query?s=${id}`), "refresh_session")).toBe(28);
+    expect(await remaining(get("/api/keys/header", { "X-Session": id }), "refresh_session")).toBe(27);
+    // The function upper-cases: another key, another bucket.
+    expect(await remaining(get(`/api/keys/function?s=${id}`), "refresh_session")).toBe(29);
+    const email = freshEmail();
+    const nested = (value: unknown) =>
+      new Request("http://localhost/api/keys/nested", { method: "POST", headers: { "Content-Type": "application/json", "CF-Connecting-IP": freshIp() }, body: JSON.stringify({ account: { email: value } }) });
+    expect(await remaining(nested(email.toUpperCase()), "password_forgot_email")).toBe(4);
+    expect(await remaining(nested(` ${email}`), "password_forgot_email")).toBe(3);
+  });
+
+  it("skips a policy whose key is absent or not a string", async () => {
+    const response = await send(app, get("/api/keys/query"));
+    expect(response.status).toBe(200);
+    expect(response.headers.get("RateLimit-Policy")).toBe('"api_anonymous";q=300;w=60');
+    const notString = new Request("http://localhost/api/keys/nested", { method: "POST", headers: { "Content-Type": "application/json" }, body: '{"account":{"email":42}}' });
+    expect((await send(app, notString)).headers.get("RateLimit-Policy")).not.toContain("password_forgot_email");
+  });
+
+  it("refuses, at startup, a policy without the key it needs", () => {
+    expect(() => rateLimit({ policies: ["login_account"] })).toThrow(/login_account is keyed by email; pass options.email/);
   });
 });

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { pageSchema, PaginationQuerySchema } from "../../lib/pagination";
 
 /** The highest MAX_UPLOAD_BYTES the configuration accepts (src/env.ts). */
 const MAX_UPLOAD_CEILING = 100 * 1_048_576;
@@ -23,25 +24,13 @@ export const FileSchema = z
   })
   .openapi("File");
 
-export const FileListSchema = z
-  .object({
-    items: z.array(FileSchema).max(100),
-    next_cursor: z.string().max(200).nullable().openapi({ description: "Pass as `cursor` for the next page; null on the last page" }),
-  })
-  .openapi("FileList");
+export const FileListSchema = pageSchema(FileSchema, "FileList");
 
 export const FileIdParamSchema = z.object({
   id: z.uuid().openapi({ param: { name: "id", in: "path" }, example: FILE_ID_EXAMPLE }),
 });
 
-export const ListFilesQuerySchema = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ param: { name: "limit", in: "query" }, example: 20 }),
-  cursor: z
-    .string()
-    .max(200)
-    .regex(/^[A-Za-z0-9_-]+$/)
-    .optional()
-    .openapi({ param: { name: "cursor", in: "query" }, description: "`next_cursor` of the previous page" }),
+export const ListFilesQuerySchema = PaginationQuerySchema.extend({
   category: CategorySchema.optional().openapi({ param: { name: "category", in: "query" } }),
   owner: z
     .uuid()

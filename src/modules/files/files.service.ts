@@ -1,9 +1,11 @@
+import { z } from "zod";
 import { and, desc, eq, sql, type SQL } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { files } from "../../db/schema";
 import type { Config } from "../../env";
 import { writeWithAudit, type AuditActor } from "../../lib/audit";
 import { newId } from "../../lib/ids";
+import { decodeCursor, toPage } from "../../lib/pagination";
 import type { Logger } from "../../lib/logger";
 import { describeError } from "../../lib/logger";
 import { ProblemError } from "../../lib/problem";
@@ -173,14 +175,6 @@ export async function deleteFile(deps: FilesDeps, caller: FileCaller, id: string
   await removeObject(deps, row.r2Key);
 }
 
-function parseCursor(cursor: string): { createdAt: number; id: string } {
-  const match = /^(\d{1,15})_([0-9a-f-]{36})$/.exec(cursor);
-  if (!match) {
-    throw new ProblemError("validation_failed", { detail: "The cursor is invalid.", errors: [{ path: "query.cursor", message: "is not a cursor from this API" }] });
-  }
-  return { createdAt: Number(match[1]), id: match[2]! };
-}
-
 /** One page of a user's files, newest first. `owner` other than the caller needs files:read_any. */
 export async function listFiles(deps: Pick<FilesDeps, "db">, caller: FileCaller, query: ListFilesQuery): Promise<{ items: FileRecord[]; next_cursor: string | null }> {
   const ownerId = query.owner ?? caller.userId;
@@ -192,17 +186,13 @@ export async function listFiles(deps: Pick<FilesDeps, "db">, caller: FileCaller,
   }
   const conditions: SQL[] = [eq(files.ownerId, ownerId)];
   if (query.category) conditions.push(eq(files.category, query.category));
-  if (query.cursor) {
-    const after = parseCursor(query.cursor);
-    conditions.push(sql`(${files.createdAt}, ${files.id}) < (${after.createdAt}, ${after.id})`);
-  }
+  const after = decodeCursor(query.cursor, z.tuple([z.number().int(), z.uuid()]));
+  if (after) conditions.push(sql`(${files.createdAt}, ${files.id}) < (${after[0]}, ${after[1]})`);
   const rows = await deps.db
     .select()
     .from(files)
     .where(and(...conditions))
     .orderBy(desc(files.createdAt), desc(files.id))
     .limit(query.limit + 1);
-  const page = rows.slice(0, query.limit);
-  const last = page.at(-1);
-  return { items: page.map(toFileRecord), next_cursor: rows.length > query.limit && last ? `${last.createdAt}_${last.id}` : null };
+  return toPage(rows, query.limit, (row) => [row.createdAt, row.id], toFileRecord);
 }

@@ -10,6 +10,11 @@ export interface LimitRequest {
   window: number;
   /** Units this request takes (1 for a request). */
   cost: number;
+  /**
+   * The bucket inside this object, when one object serves many keys (the email shards); defaults
+   * to the policy name, for objects that serve one key.
+   */
+  bucket?: string;
 }
 
 /** The state of one policy after a call, everything the RateLimit fields need. */
@@ -41,7 +46,10 @@ export interface RefundRequest {
   window: number;
   cost: number;
   countedAt: number;
+  bucket?: string;
 }
+
+const bucketOf = (request: { policy: string; bucket?: string }) => request.bucket ?? request.policy;
 
 interface HitRow extends Record<string, SqlStorageValue> {
   at: number;
@@ -49,7 +57,8 @@ interface HitRow extends Record<string, SqlStorageValue> {
 }
 
 /**
- * A sliding-window log per policy for one partition key (a hashed IP, user id, email or session).
+ * A sliding-window log per bucket: per policy for one partition key (a hashed IP, user id or
+ * session), or per policy and hashed email for the shared email shards (see src/lib/rate-limit/keys.ts).
  * Exact: a request is admitted only if the units counted in the last `window` seconds plus its
  * cost stay within `limit`. Every method reads and writes SQLite synchronously without awaiting,
  * so the object's single thread makes each call atomic: concurrency can never overshoot.
@@ -73,6 +82,7 @@ export class RateLimiter extends DurableObject<Bindings> {
 
   /** Readiness probe: proves the namespace is reachable and its storage answers. */
   async ping(): Promise<"pong"> {
+    this.ensureSchema();
     this.ctx.storage.sql.exec("select 1");
     return "pong";
   }
@@ -105,8 +115,8 @@ export class RateLimiter extends DurableObject<Bindings> {
     this.ensureSchema();
     return refunds.map((refund) => {
       const sql = this.ctx.storage.sql;
-      sql.exec("update hits set units = units - ? where policy = ? and at = ?", refund.cost, refund.policy, refund.countedAt);
-      sql.exec("delete from hits where policy = ? and at = ? and units <= 0", refund.policy, refund.countedAt);
+      sql.exec("update hits set units = units - ? where policy = ? and at = ?", refund.cost, bucketOf(refund), refund.countedAt);
+      sql.exec("delete from hits where policy = ? and at = ? and units <= 0", bucketOf(refund), refund.countedAt);
       return this.evaluate({ ...refund, cost: 0 }, now);
     });
   }
@@ -116,7 +126,7 @@ export class RateLimiter extends DurableObject<Bindings> {
     const now = this.clock();
     this.ensureSchema();
     return requests.map((request) => {
-      this.ctx.storage.sql.exec("delete from hits where policy = ?", request.policy);
+      this.ctx.storage.sql.exec("delete from hits where policy = ?", bucketOf(request));
       return this.evaluate({ ...request, cost: 0 }, now);
     });
   }
@@ -157,7 +167,7 @@ export class RateLimiter extends DurableObject<Bindings> {
     this.ctx.storage.sql.exec(
       `insert into hits (policy, at, units, expires_at) values (?, ?, ?, ?)
        on conflict (policy, at) do update set units = units + excluded.units, expires_at = excluded.expires_at`,
-      request.policy,
+      bucketOf(request),
       now,
       request.cost,
       now + request.window * 1000,
@@ -167,9 +177,9 @@ export class RateLimiter extends DurableObject<Bindings> {
   private evaluate(request: LimitRequest, now: number, countedAt: number | null = null): LimitState {
     const sql = this.ctx.storage.sql;
     const windowMs = request.window * 1000;
-    sql.exec("delete from hits where policy = ? and at <= ?", request.policy, now - windowMs);
+    sql.exec("delete from hits where policy = ? and at <= ?", bucketOf(request), now - windowMs);
     const { used, oldest } = sql
-      .exec<{ used: number; oldest: number | null }>("select coalesce(sum(units), 0) as used, min(at) as oldest from hits where policy = ?", request.policy)
+      .exec<{ used: number; oldest: number | null }>("select coalesce(sum(units), 0) as used, min(at) as oldest from hits where policy = ?", bucketOf(request))
       .one();
     const allowed = used + request.cost <= request.limit;
     return {
@@ -188,7 +198,7 @@ export class RateLimiter extends DurableObject<Bindings> {
   private retryAfter(request: LimitRequest, needed: number, now: number): number {
     // A cost above the limit never fits; the window is the honest longest wait to report.
     if (request.cost > request.limit) return request.window;
-    const rows = this.ctx.storage.sql.exec<HitRow>("select at, units from hits where policy = ? order by at", request.policy);
+    const rows = this.ctx.storage.sql.exec<HitRow>("select at, units from hits where policy = ? order by at", bucketOf(request));
     let freed = 0;
     for (const row of rows) {
       freed += row.units;

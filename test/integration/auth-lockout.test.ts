@@ -1,4 +1,5 @@
-import { env } from "cloudflare:test";
+import { env, listDurableObjectIds } from "cloudflare:test";
+import { EMAIL_SHARDS } from "../../src/lib/rate-limit/keys";
 import { describe, expect, it } from "vitest";
 import { createUser, postJson, randomIp, uniqueEmail } from "../helpers/auth";
 
@@ -56,5 +57,22 @@ describe("brute-force protection on the real auth routes", () => {
     expect(response.headers.get("RateLimit")).toMatch(/"register_ip";r=59/);
     const rows = await env.DB.prepare("select count(*) as n from users").first<{ n: number }>();
     expect(rows?.n).toBeGreaterThan(0);
+  });
+});
+
+describe("email-keyed limits do not reveal never-seen addresses", () => {
+  it("keeps every email's bucket in a fixed set of shared, warm objects (no cold object per new address)", async () => {
+    const ip = randomIp();
+    // One request first so the per-IP object and the email shards exist.
+    await postJson("/auth/login", { email: uniqueEmail("warm"), password: "whatever it is" }, { ip });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const before = (await listDurableObjectIds(env.RATE_LIMITER)).length;
+    for (let attempt = 0; attempt < 40; attempt++) {
+      const response = await postJson("/auth/login", { email: uniqueEmail("fresh"), password: "whatever it is" }, { ip });
+      expect(response.status).toBe(401);
+    }
+    const after = (await listDurableObjectIds(env.RATE_LIMITER)).length;
+    expect(after - before).toBeLessThanOrEqual(0);
+    expect(after - before).toBeLessThan(EMAIL_SHARDS);
   });
 });

@@ -1,3 +1,4 @@
+import type { LimitRequest, RefundRequest } from "../../src/durable-objects/rate-limiter";
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { createMiddleware } from "hono/factory";
@@ -75,11 +76,21 @@ export function brokenLimiter(): Record<string, unknown> {
 /** The real limiter binding, counting how many limiter objects each request calls. */
 export function countingLimiter(): { bindings: Record<string, unknown>; calls: () => number } {
   let calls = 0;
+  // Counts limiter decisions (`check`), not the background warm-up pings of the email shards.
   const namespace = {
     idFromName: (name: string) => env.RATE_LIMITER.idFromName(name),
     get: (id: DurableObjectId) => {
-      calls += 1;
-      return env.RATE_LIMITER.get(id);
+      const stub = env.RATE_LIMITER.get(id);
+      return {
+        check: (requests: LimitRequest[]) => {
+          calls += 1;
+          return stub.check(requests);
+        },
+        peek: (requests: LimitRequest[]) => stub.peek(requests),
+        refund: (refunds: RefundRequest[]) => stub.refund(refunds),
+        reset: (requests: LimitRequest[]) => stub.reset(requests),
+        ping: () => stub.ping(),
+      };
     },
   };
   return { bindings: { RATE_LIMITER: namespace }, calls: () => calls };

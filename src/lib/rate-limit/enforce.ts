@@ -4,7 +4,7 @@ import type { AppEnv } from "../../env";
 import { describeError } from "../logger";
 import { ProblemError, QUOTA_EXCEEDED_TYPE } from "../problem";
 import { rateLimitField, rateLimitHeaders, rateLimitPolicyField } from "./headers";
-import { ipBucket, partitionName } from "./keys";
+import { emailShardName, emailShardOf, EMAIL_SHARDS, ipBucket, partitionName } from "./keys";
 import { type PolicyName, type ResolvedPolicy, resolvePolicies } from "./policies";
 
 /** One policy to apply, keyed by a raw value (IP, user id, normalized email, session id, ...). */
@@ -60,14 +60,17 @@ async function partitionChecks(policies: Record<PolicyName, ResolvedPolicy>, che
   for (const check of checks) {
     const policy = policies[check.policy];
     const raw = policy.key === "ip" ? ipBucket(check.key) : check.key;
-    const name = await partitionName(policy.key, raw);
+    const hashed = await partitionName(policy.key, raw);
+    const sharded = policy.key === "email";
+    const name = sharded ? await emailShardName(emailShardOf(hashed)) : hashed;
+    const bucket = sharded ? `${policy.name}:${hashed}` : undefined;
     const partition = byName.get(name) ?? { name, checks: [] };
     byName.set(name, partition);
     const cost = check.cost ?? 1;
-    const existing = partition.checks.find((entry) => entry.policy.name === policy.name);
+    const existing = partition.checks.find((entry) => entry.policy.name === policy.name && entry.request.bucket === bucket);
     // The same policy twice for one key is one check with the summed cost, or it could overshoot.
     if (existing) existing.request.cost += cost;
-    else partition.checks.push({ policy, request: { policy: policy.name, limit: policy.limit, window: policy.window, cost } });
+    else partition.checks.push({ policy, request: { policy: policy.name, limit: policy.limit, window: policy.window, cost, ...(bucket ? { bucket } : {}) } });
   }
   return [...byName.values()];
 }
@@ -95,6 +98,26 @@ export function writeRateLimitHeaders(c: Context<AppEnv>): void {
     // Responses passed through from fetch() have immutable headers.
     c.res = new Response(c.res.body, c.res);
     for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
+  }
+}
+
+const warmedNamespaces = new WeakSet<object>();
+
+/**
+ * Wakes every email shard once per isolate, in the background, so that no email-keyed request
+ * pays for a cold object (see EMAIL_SHARDS for why that timing must not vary).
+ */
+function warmEmailShards(c: Context<AppEnv>): void {
+  const namespace = c.env.RATE_LIMITER;
+  if (warmedNamespaces.has(namespace)) return;
+  warmedNamespaces.add(namespace);
+  const warming = Promise.all(
+    Array.from({ length: EMAIL_SHARDS }, async (_, index) => namespace.get(namespace.idFromName(await emailShardName(index))).ping()),
+  ).catch((error: unknown) => c.get("logger")?.warn("email shard warm-up failed", describeError(error)));
+  try {
+    c.executionCtx.waitUntil(warming);
+  } catch {
+    // No execution context (direct app.request in unit tests): the promise runs on by itself.
   }
 }
 
@@ -144,6 +167,7 @@ function rejection(violated: LimitState[], all: LimitState[]): ProblemError {
  */
 export async function enforceRateLimits(c: Context<AppEnv>, checks: readonly RateLimitCheck[]): Promise<AppliedRateLimits> {
   const policies = resolvePolicies(c.get("config"));
+  if (checks.some((check) => policies[check.policy].key === "email")) warmEmailShards(c);
   const partitions = await partitionChecks(policies, checks);
   const namespace = c.env.RATE_LIMITER;
   const results: PartitionResult[] = await Promise.all(

@@ -26,6 +26,24 @@ export async function partitionName(kind: KeyKind | string, key: string, namespa
   return toHex(digest);
 }
 
+/**
+ * Email-keyed buckets live in a fixed set of shared objects instead of one object per address.
+ * The first request for a never-seen address would otherwise create a Durable Object, and that
+ * cold start (hundreds of milliseconds locally) would tell an attacker that nobody had used the
+ * address: a timing oracle for account enumeration. Shards are few enough to stay warm.
+ */
+export const EMAIL_SHARDS = 32;
+
+/** The object name of shard `index` (0 ≤ index < EMAIL_SHARDS). */
+export function emailShardName(index: number): Promise<string> {
+  return partitionName("email-shard", String(index));
+}
+
+/** Which shard a hashed email key belongs to. */
+export function emailShardOf(hashedKey: string): number {
+  return Number.parseInt(hashedKey.slice(0, 8), 16) % EMAIL_SHARDS;
+}
+
 /** Expands an IPv6 text form to its eight 16-bit groups; undefined when it is not IPv6. */
 function ipv6Groups(address: string): number[] | undefined {
   let text = address.toLowerCase();

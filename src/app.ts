@@ -119,7 +119,7 @@ export function createApp() {
   app.use("*", cors);
   app.use("*", bodyLimit(isStreamedUpload));
   app.use("*", jsonBody(isStreamedUpload));
-  app.use("*", timeout);
+  app.use("*", timeout(isStreamedUpload));
   app.use("/api/*", apiRateLimit);
 
   app.route("/", healthRoutes);

@@ -83,6 +83,8 @@ export const configSchema = z.object({
   DOCS_PUBLIC: bool(false),
   MAX_BODY_BYTES: int(1_048_576, 1_024, 100 * 1_048_576),
   REQUEST_TIMEOUT_MS: int(10_000, 100, 300_000),
+  /** Uploads stream their body at the client's speed: 10 MiB at 100 KB/s needs ~100 s. */
+  UPLOAD_TIMEOUT_MS: int(120_000, 1_000, 600_000),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 
   JWT_SIGNING_KEYS: jsonText(z.array(privateJwk).min(1, "needs at least one key"), "[]"),

@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
-import { InvalidTokenError, verifyAccessToken } from "../lib/jwt";
+import { InvalidTokenError, verifyAccessToken, type AccessTokenClaims } from "../lib/jwt";
 import type { Permission } from "../lib/permissions";
 import { ProblemError } from "../lib/problem";
 
@@ -47,22 +47,42 @@ select u.id as user_id, u.email, u.is_active, s.ended_at, s.expires_at,
 from sessions s join users u on u.id = s.user_id
 where s.id = ?1 and s.user_id = ?2`;
 
+type BearerResult = { ok: true; claims: AccessTokenClaims } | { ok: false; reason: string };
+
+const bearerResults = new WeakMap<Request, Promise<BearerResult>>();
+
+/**
+ * Verifies the request's bearer token once per request (the anonymous rate limit and the auth
+ * guard both ask). Checks the signature and claims only; the session is checked by the guard.
+ */
+export function verifiedBearer(c: Context<AppEnv>): Promise<BearerResult> {
+  let result = bearerResults.get(c.req.raw);
+  if (!result) {
+    const header = c.req.header("Authorization") ?? "";
+    const match = /^Bearer\s+([A-Za-z0-9_\-.]{10,4096})\s*$/i.exec(header);
+    result = match
+      ? verifyAccessToken(c.get("config"), match[1]!).then(
+          (claims): BearerResult => ({ ok: true, claims }),
+          (error: unknown): BearerResult => {
+            if (error instanceof InvalidTokenError) return { ok: false, reason: error.message };
+            throw error;
+          },
+        )
+      : Promise.resolve({ ok: false, reason: header ? "not a bearer token" : "missing" });
+    bearerResults.set(c.req.raw, result);
+  }
+  return result;
+}
+
 async function authenticate(c: Context<AppEnv>): Promise<Principal> {
   const existing = c.get("principal");
   if (existing) return existing;
-  const header = c.req.header("Authorization") ?? "";
-  const match = /^Bearer\s+([A-Za-z0-9_\-.]{10,4096})\s*$/i.exec(header);
-  if (!match) throw unauthorized("A valid bearer access token is required.");
-  let claims;
-  try {
-    claims = await verifyAccessToken(c.get("config"), match[1]!);
-  } catch (error) {
-    if (error instanceof InvalidTokenError) {
-      c.get("logger").info("access token rejected", { reason: error.message });
-      throw unauthorized("The access token is invalid or expired.");
-    }
-    throw error;
+  const bearer = await verifiedBearer(c);
+  if (!bearer.ok) {
+    c.get("logger").info("access token rejected", { reason: bearer.reason });
+    throw unauthorized(bearer.reason === "missing" || bearer.reason === "not a bearer token" ? "A valid bearer access token is required." : "The access token is invalid or expired.");
   }
+  const claims = bearer.claims;
   const row = await c.env.DB.prepare(PRINCIPAL_SQL).bind(claims.sid, claims.sub).first<PrincipalRow>();
   if (!row || row.ended_at !== null || row.expires_at <= Date.now() || row.is_active !== 1) {
     throw unauthorized("The session has ended or the account is unavailable.");

@@ -2,11 +2,11 @@ import type { Context, MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import { matchedRoutes } from "hono/route";
 import type { AppEnv } from "../env";
-import { onAuthenticated } from "./auth";
 import { clientIp } from "../lib/client-ip";
 import { normalizeEmail } from "../lib/email";
 import { type AppliedRateLimits, enforceRateLimits, type RateLimitCheck, writeRateLimitHeaders } from "../lib/rate-limit/enforce";
 import { type KeyKind, type PolicyName, rateLimitPolicies } from "../lib/rate-limit/policies";
+import { onAuthenticated, verifiedBearer } from "./auth";
 
 /**
  * Where a key comes from: `body.<field>` (dots for nesting) reads the buffered JSON body,
@@ -144,7 +144,9 @@ export function rateLimit(options: RateLimitOptions): MiddlewareHandler<AppEnv> 
  * every IP policy instead of two.
  */
 export const apiRateLimit = createMiddleware<AppEnv>(async (c, next) => {
-  if (!c.req.header("Authorization")) {
+  // Only a token that verifies moves the request to the per-user limit; an Authorization header
+  // alone (junk, expired, forged) must not be a way around the per-IP limit.
+  if (!c.req.header("Authorization") || !(await verifiedBearer(c)).ok) {
     if (hasRouteLimiter(c)) deferredAnonymous.add(c);
     else await enforceRateLimits(c, [{ policy: "api_anonymous", key: clientIp(c.req.raw) }]);
   }

@@ -1,5 +1,6 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { SELF } from "cloudflare:test";
+import { createUser } from "../helpers/auth";
 import { describe, expect, it } from "vitest";
 import type { AppEnv } from "../../src/env";
 import { QUOTA_EXCEEDED_TYPE } from "../../src/lib/problem";
@@ -128,9 +129,18 @@ describe("api_anonymous on the real worker", () => {
     expect(parseRateLimit(response.headers.get("RateLimit")).api_anonymous?.r).toBe(299);
   });
 
-  it("leaves requests with an Authorization header to the per-user limit", async () => {
-    const response = await SELF.fetch("http://localhost/api/v1/no-such-route", { headers: { "CF-Connecting-IP": freshIp(), Authorization: "Bearer x" } });
-    expect(response.headers.get("RateLimit-Policy")).toBeNull();
+  it("leaves requests with a valid access token to the per-user limit", async () => {
+    const user = await createUser();
+    const response = await SELF.fetch("http://localhost/api/v1/users/me", { headers: { "CF-Connecting-IP": freshIp(), Authorization: `Bearer ${user.accessToken}` } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("RateLimit-Policy")).toBe('"api_user";q=600;w=60');
+  });
+
+  it("counts a junk, forged or expired Authorization header against the per-IP limit", async () => {
+    for (const authorization of ["Bearer x", "Bearer aaaaaaaaaa.bbbbbbbbbb.cccccccccc", "Basic dXNlcjpwYXNz"]) {
+      const response = await SELF.fetch("http://localhost/api/v1/no-such-route", { headers: { "CF-Connecting-IP": freshIp(), Authorization: authorization } });
+      expect(response.headers.get("RateLimit-Policy"), authorization).toBe('"api_anonymous";q=300;w=60');
+    }
   });
 
   it("does not touch /health, /docs or /openapi.json", async () => {

@@ -1,12 +1,15 @@
 import { z } from "@hono/zod-openapi";
 import { ProblemSchema } from "../openapi";
 import { QUOTA_EXCEEDED_TYPE } from "../problem";
-import { type PolicyName, rateLimitPolicies } from "./policies";
+import { type PolicyName, policyNames, rateLimitPolicies } from "./policies";
 
 /** The 429 body: a problem of the IANA `quota-exceeded` type naming the exhausted policies. */
 export const RateLimitProblemSchema = ProblemSchema.extend({
-  type: z.string().openapi({ example: QUOTA_EXCEEDED_TYPE }),
-  "violated-policies": z.array(z.string()).openapi({ description: "The exhausted policies", example: ["login_account"] }),
+  type: z.literal(QUOTA_EXCEEDED_TYPE),
+  "violated-policies": z
+    .array(z.enum(policyNames as [PolicyName, ...PolicyName[]]))
+    .max(policyNames.length)
+    .openapi({ description: "The exhausted policies", example: ["login_account"] }),
 }).openapi("RateLimitProblem");
 
 const stringSchema = { type: "string" as const };

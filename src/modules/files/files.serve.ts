@@ -84,9 +84,7 @@ export async function serveFile(bucket: R2Bucket, row: FileRow, request: Request
   const ifRange = request.headers.get("If-Range");
   const range = ifRange !== null && ifRange.trim() !== etagOf(row) ? ({ kind: "full" } as const) : parseRange(request.headers.get("Range"), row.size);
   if (range.kind === "unsatisfiable") {
-    throw new ProblemError("bad_request", {
-      status: 416,
-      title: "Range not satisfiable",
+    throw new ProblemError("range_not_satisfiable", {
       detail: `The file has ${row.size} bytes.`,
       headers: { "Content-Range": `bytes */${row.size}`, "Accept-Ranges": "bytes" },
     });

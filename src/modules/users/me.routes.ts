@@ -21,7 +21,8 @@ const getMyProfile = createRoute({
 });
 
 meRoutes.openapi(getMyProfile, async (c) => {
-  const profile = await getProfile(createDb(c.env.DB), principalOf(c).userId);
+  const principal = principalOf(c);
+  const profile = await getProfile(createDb(c.env.DB), principal.userId, principal);
   if (!profile) throw new ProblemError("unauthorized");
   c.header("Cache-Control", "no-store");
   return c.json(profile, 200);

@@ -10,21 +10,35 @@ interface RoleAndPermissionRow {
   permissions: string;
 }
 
-/** A user's profile with current roles and effective permissions, or null when there is no such user. */
-export async function getProfile(db: Database, userId: string): Promise<Profile | null> {
-  const user = await db.select().from(users).where(eq(users.id, userId)).get();
+const ACCESS_SQL = `select
+   (select json_group_array(name) from (select r.name from user_roles ur join roles r on r.id = ur.role_id where ur.user_id = ?1 order by r.name)) as roles,
+   (select json_group_array(name) from (select distinct p.name from user_roles ur
+      join role_permissions rp on rp.role_id = ur.role_id
+      join permissions p on p.id = rp.permission_id
+    where ur.user_id = ?1 order by p.name)) as permissions`;
+
+/** Roles and permissions the request already loaded (the auth guard reads them on every request). */
+export interface KnownAccess {
+  roles: readonly string[];
+  permissions: Iterable<string>;
+}
+
+/**
+ * A user's profile with current roles and effective permissions, or null when there is no such
+ * user. Pass `known` when the caller's access was just loaded, to save the second query.
+ */
+export async function getProfile(db: Database, userId: string, known?: KnownAccess): Promise<Profile | null> {
+  const [user, access] = await Promise.all([
+    db.select().from(users).where(eq(users.id, userId)).get(),
+    known
+      ? Promise.resolve({ roles: [...known.roles].sort(), permissions: [...known.permissions].sort() })
+      : db.$client
+          .prepare(ACCESS_SQL)
+          .bind(userId)
+          .first<RoleAndPermissionRow>()
+          .then((row) => ({ roles: JSON.parse(row?.roles ?? "[]") as string[], permissions: JSON.parse(row?.permissions ?? "[]") as string[] })),
+  ]);
   if (!user) return null;
-  const access = await db.$client
-    .prepare(
-      `select
-         (select json_group_array(name) from (select r.name from user_roles ur join roles r on r.id = ur.role_id where ur.user_id = ?1 order by r.name)) as roles,
-         (select json_group_array(name) from (select distinct p.name from user_roles ur
-            join role_permissions rp on rp.role_id = ur.role_id
-            join permissions p on p.id = rp.permission_id
-          where ur.user_id = ?1 order by p.name)) as permissions`,
-    )
-    .bind(userId)
-    .first<RoleAndPermissionRow>();
   return {
     id: user.id,
     email: user.email,
@@ -35,8 +49,8 @@ export async function getProfile(db: Database, userId: string): Promise<Profile 
     email_verified: user.emailVerifiedAt !== null,
     is_active: user.isActive,
     is_approved: user.isApproved,
-    roles: JSON.parse(access?.roles ?? "[]") as string[],
-    permissions: JSON.parse(access?.permissions ?? "[]") as string[],
+    roles: access.roles,
+    permissions: access.permissions,
     created_at: new Date(user.createdAt).toISOString(),
   };
 }

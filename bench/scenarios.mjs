@@ -38,7 +38,8 @@ export const serverVars = {
   LOG_LEVEL: "info",
   // One signed-in user drives thousands of requests per second: the per-user limiter still runs
   // (its cost is measured) but with a ceiling the benchmark cannot reach.
-  RATE_LIMIT_OVERRIDES: JSON.stringify({ api_user: { limit: 1_000_000_000, window: 60 } }),
+  // Same for the per-IP limit of anonymous /api traffic: every request is checked, none refused.
+  RATE_LIMIT_OVERRIDES: JSON.stringify({ api_user: { limit: 1_000_000_000, window: 60 }, api_anonymous: { limit: 1_000_000_000, window: 60 } }),
 };
 
 /**
@@ -73,7 +74,12 @@ export const scenarios = [
   { name: "GET /health/ready", path: "/health/ready" },
   // The generated document (cached per isolate after the first request) serialised per request.
   { name: "GET /openapi.json", path: "/openapi.json" },
+  // The limiter's cost: the same not-found handler and pipeline, without and with a rate limit.
+  // Outside /api no limiter runs; under /api every anonymous request makes one Durable Object call
+  // (api_anonymous per client IP). The difference between the two is the limiter.
+  { name: "GET /no-such-path (404, not limited)", path: "/no-such-path", expectStatus: 404 },
+  { name: "GET /api/v1/no-such-path (404, limited per IP)", path: "/api/v1/no-such-path", expectStatus: 404 },
   // A permission-checked read: JWT verification, one D1 read for session + roles + permissions,
-  // the per-user rate limiter, then the profile (two more D1 reads).
+  // the per-user rate limiter, then the profile (one more D1 read).
   { name: "GET /api/v1/users/me", path: "/api/v1/users/me", setup: signIn },
 ];

@@ -15,7 +15,7 @@ import { endSessions, listSessions } from "../auth/session.service";
 import { assertHolds, lastHolderGuards, resolveRoles, withLastHolderGuard, type Caller } from "../roles/roles.guards";
 import type { CreateUserInput, ListUsersQuery, UpdateUserInput, UserSummary } from "./users.admin.schemas";
 import type { Profile } from "./users.schemas";
-import { getProfile } from "./users.service";
+import { getProfile, userFields } from "./users.service";
 
 const UserCursor = z.tuple([z.number().int(), z.uuid()]);
 
@@ -57,17 +57,8 @@ export async function listUsers(db: Database, query: ListUsersQuery) {
     .limit(query.limit + 1)
     .all();
   return toPage(rows, query.limit, (row) => [row.user.createdAt, row.user.id], ({ user, roles: roleNames }): UserSummary => ({
-    id: user.id,
-    email: user.email,
-    first_name: user.firstName,
-    middle_name: user.middleName,
-    last_name: user.lastName,
-    role_title: user.roleTitle,
-    email_verified: user.emailVerifiedAt !== null,
-    is_active: user.isActive,
-    is_approved: user.isApproved,
+    ...userFields(user),
     roles: (JSON.parse(roleNames) as string[]).sort(),
-    created_at: new Date(user.createdAt).toISOString(),
   }));
 }
 

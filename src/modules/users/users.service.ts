@@ -39,6 +39,11 @@ export async function getProfile(db: Database, userId: string, known?: KnownAcce
           .then((row) => ({ roles: JSON.parse(row?.roles ?? "[]") as string[], permissions: JSON.parse(row?.permissions ?? "[]") as string[] })),
   ]);
   if (!user) return null;
+  return { ...userFields(user), roles: access.roles, permissions: access.permissions };
+}
+
+/** The API shape of a users row, shared by the profile and the admin list. */
+export function userFields(user: typeof users.$inferSelect) {
   return {
     id: user.id,
     email: user.email,
@@ -49,8 +54,6 @@ export async function getProfile(db: Database, userId: string, known?: KnownAcce
     email_verified: user.emailVerifiedAt !== null,
     is_active: user.isActive,
     is_approved: user.isApproved,
-    roles: access.roles,
-    permissions: access.permissions,
     created_at: new Date(user.createdAt).toISOString(),
   };
 }

@@ -17,6 +17,7 @@ import { requestLog } from "./middleware/request-log";
 import { securityHeaders } from "./middleware/security-headers";
 import { timeout } from "./middleware/timeout";
 import { auditRoutes } from "./modules/audit/audit.routes";
+import { metricsRoutes } from "./modules/metrics/metrics.routes";
 import { authRoutes } from "./modules/auth/auth.routes";
 import { jwksRoutes } from "./modules/auth/jwks.routes";
 import { passwordRoutes } from "./modules/auth/password.routes";
@@ -133,6 +134,7 @@ export function createApp() {
   app.route("/api/v1", roleRoutes);
   app.route("/api/v1", permissionRoutes);
   app.route("/api/v1", auditRoutes);
+  app.route("/api/v1", metricsRoutes);
   app.route("/api/v1", devRoutes);
   app.route("/api/v1", fileRoutes);
   app.route("/", createDocsRoutes((config) => buildOpenApiDocument(app, config), permissionMiddleware("docs:read")));

@@ -146,6 +146,7 @@ export function buildOpenApiDocument(app: OpenAPIHono<AppEnv>, config: Config): 
       { name: "Permissions", description: "The permission catalog" },
       { name: "Audit", description: "The security audit log" },
       { name: "Files", description: "Uploads stored in R2" },
+      { name: "Metrics", description: "Service counters for dashboards and alerts" },
       { name: "Dev", description: "Development helpers; absent unless MAIL_TRANSPORT=capture (never in staging or production)" },
     ],
   }) as unknown as JsonObject;

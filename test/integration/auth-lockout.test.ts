@@ -1,7 +1,7 @@
 import { env, listDurableObjectIds } from "cloudflare:test";
 import { EMAIL_SHARDS } from "../../src/lib/rate-limit/keys";
 import { describe, expect, it } from "vitest";
-import { createUser, postJson, randomIp, uniqueEmail } from "../helpers/auth";
+import { authedFetch, createUser, postJson, randomIp, uniqueEmail } from "../helpers/auth";
 
 describe("brute-force protection on the real auth routes", () => {
   it("locks an account after 5 failures whatever IP headers or email case are sent, even against the right password", async () => {
@@ -74,5 +74,26 @@ describe("email-keyed limits do not reveal never-seen addresses", () => {
     const after = (await listDurableObjectIds(env.RATE_LIMITER)).length;
     expect(after - before).toBeLessThanOrEqual(0);
     expect(after - before).toBeLessThan(EMAIL_SHARDS);
+  });
+});
+
+describe("password change with a stolen access token", () => {
+  it("locks password changes after 5 wrong current passwords, even the right one, and counts only wrong ones", async () => {
+    const user = await createUser();
+    const change = (current: string, next = "a different passphrase 9") => authedFetch("/auth/password/change", user.accessToken, { method: "POST", body: JSON.stringify({ current_password: current, new_password: next }) });
+    // A policy failure (weak new password) is not a wrong current password: refunded.
+    expect((await change(user.password, "short")).status).toBe(422);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const response = await change(`guess number ${attempt}`);
+      expect(response.status).toBe(403);
+      expect(response.headers.get("RateLimit")).toContain(`"password_change_user";r=${4 - attempt}`);
+    }
+    const locked = await change(user.password);
+    expect(locked.status).toBe(429);
+    expect(await locked.json()).toMatchObject({ "violated-policies": ["password_change_user"] });
+    const row = await env.DB.prepare("select password_hash from users where id = ?").bind(user.id).first<{ password_hash: string }>();
+    // The password is unchanged: the user can still log in with it.
+    expect(row?.password_hash).toBeTruthy();
+    expect((await postJson("/auth/login", { email: user.email, password: user.password })).status).toBe(200);
   });
 });

@@ -72,6 +72,10 @@ export const rateLimitPolicies = {
     limit: 20, window: 3600, key: "ip", failure: "closed",
     description: "Password reset requests per client IP",
   },
+  password_change_user: {
+    limit: 5, window: 900, key: "user", failure: "closed", countOnly: [403], resetOnSuccess: true,
+    description: "Wrong current passwords on password change, per user (a stolen access token must not become a password oracle)",
+  },
   password_reset_ip: {
     limit: 20, window: 900, key: "ip", failure: "closed",
     description: "Password reset submissions (token + new password) per client IP",

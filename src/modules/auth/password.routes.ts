@@ -49,15 +49,21 @@ passwordRoutes.openapi(resetPasswordWithToken, async (c) => {
   return c.body(null, 204);
 });
 
+const CHANGE_LIMITS = ["password_change_user"] as const satisfies PolicyName[];
+const changeGuard = requirePermission("account:security");
+
 const changeMyPassword = createRoute({
   method: "post",
   path: "/auth/password/change",
   operationId: "changePassword",
   tags: ["Auth"],
   summary: "Change the caller's password; every other session ends",
-  ...requirePermission("account:security"),
+  description: "Five wrong current passwords within 15 minutes lock password changes for that user (429).",
+  ...changeGuard,
+  // The caller is known first, so the failure counter is keyed by the verified user id.
+  middleware: [...changeGuard.middleware, rateLimit({ policies: CHANGE_LIMITS })] as const,
   request: { body: jsonBody(ChangePasswordBodySchema) },
-  responses: { ...errorResponses(401, 403, 429), 204: { description: "The password is changed" } },
+  responses: withRateLimit({ ...errorResponses(401, 403), 204: { description: "The password is changed" } }, CHANGE_LIMITS),
 });
 
 passwordRoutes.openapi(changeMyPassword, async (c) => {

@@ -35,13 +35,48 @@ export async function newEmailToken(deps: Pick<AuthDeps, "now">, userId: string,
   return { token, row };
 }
 
-export interface RegisterInput {
-  email: string;
-  password: string;
+/** The names every account form carries (registration and the admin's create-user). */
+export interface NewUserNames {
   first_name: string;
   last_name: string;
   middle_name?: string | null | undefined;
   role_title?: string | null | undefined;
+}
+
+/** A new, active users row; the caller decides verification and approval. */
+export function newUserRow(
+  id: string,
+  email: string,
+  passwordHash: string,
+  names: NewUserNames,
+  state: { emailVerifiedAt: number | null; isApproved: boolean },
+  now: number,
+): typeof users.$inferInsert {
+  return {
+    id,
+    email,
+    passwordHash,
+    firstName: names.first_name,
+    middleName: names.middle_name ?? null,
+    lastName: names.last_name,
+    roleTitle: names.role_title ?? null,
+    emailVerifiedAt: state.emailVerifiedAt,
+    isActive: true,
+    isApproved: state.isApproved,
+    passwordChangedAt: now,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/** True for the unique-index violation of a second account with the same normalized email. */
+export function isDuplicateEmailError(error: unknown): boolean {
+  return error instanceof Error && /UNIQUE constraint failed: users\.email/.test(`${error.message} ${String(error.cause)}`);
+}
+
+export interface RegisterInput extends NewUserNames {
+  email: string;
+  password: string;
 }
 
 /**
@@ -70,20 +105,7 @@ export async function register(deps: AuthDeps, input: RegisterInput): Promise<vo
       { ...deps.actor, userId },
       [{ action: "user.registered", actorUserId: userId, targetType: "user", targetId: userId, changes: { roles: [DEFAULT_ROLE] } }],
       () => [
-        deps.db.insert(users).values({
-          id: userId,
-          email,
-          passwordHash,
-          firstName: input.first_name,
-          middleName: input.middle_name ?? null,
-          lastName: input.last_name,
-          roleTitle: input.role_title ?? null,
-          isActive: true,
-          isApproved: !deps.config.REQUIRE_APPROVAL,
-          passwordChangedAt: deps.now,
-          createdAt: deps.now,
-          updatedAt: deps.now,
-        }),
+        deps.db.insert(users).values(newUserRow(userId, email, passwordHash, input, { emailVerifiedAt: null, isApproved: !deps.config.REQUIRE_APPROVAL }, deps.now)),
         deps.db.insert(userRoles).values({ userId, roleId: defaultRole.id, createdAt: deps.now }),
         deps.db.insert(emailTokens).values(verification.row),
       ],
@@ -91,7 +113,7 @@ export async function register(deps: AuthDeps, input: RegisterInput): Promise<vo
     );
   } catch (error) {
     // Two registrations of one address raced; the loser is told nothing different.
-    if (error instanceof Error && /UNIQUE constraint failed: users\.email/.test(`${error.message} ${String(error.cause)}`)) {
+    if (isDuplicateEmailError(error)) {
       notifyRegistrationAttempt(deps, email);
       return;
     }

@@ -10,7 +10,7 @@ import { hashPassword } from "../../lib/password";
 import { DEFAULT_ROLE } from "../../lib/permissions";
 import { ProblemError } from "../../lib/problem";
 import type { AuthDeps } from "../auth/auth.context";
-import { argon2Params, assertPasswordPolicy } from "../auth/auth.service";
+import { argon2Params, assertPasswordPolicy, isDuplicateEmailError, newUserRow } from "../auth/auth.service";
 import { endSessions, listSessions } from "../auth/session.service";
 import { assertHolds, lastHolderGuards, resolveRoles, withLastHolderGuard, type Caller } from "../roles/roles.guards";
 import type { CreateUserInput, ListUsersQuery, UpdateUserInput, UserSummary } from "./users.admin.schemas";
@@ -83,21 +83,7 @@ export async function createUser(deps: AuthDeps, caller: Caller, input: CreateUs
 
   const passwordHash = await hashPassword(input.password, argon2Params(deps.config));
   const userId = newId(deps.now);
-  const row = {
-    id: userId,
-    email,
-    passwordHash,
-    firstName: input.first_name,
-    middleName: input.middle_name ?? null,
-    lastName: input.last_name,
-    roleTitle: input.role_title ?? null,
-    emailVerifiedAt: deps.now,
-    isActive: true,
-    isApproved: true,
-    passwordChangedAt: deps.now,
-    createdAt: deps.now,
-    updatedAt: deps.now,
-  };
+  const row = newUserRow(userId, email, passwordHash, input, { emailVerifiedAt: deps.now, isApproved: true }, deps.now);
   const after = {
     email,
     first_name: row.firstName,
@@ -121,7 +107,7 @@ export async function createUser(deps: AuthDeps, caller: Caller, input: CreateUs
       deps.now,
     );
   } catch (error) {
-    if (error instanceof Error && /UNIQUE constraint failed: users\.email/.test(`${error.message} ${String(error.cause)}`)) throw taken();
+    if (isDuplicateEmailError(error)) throw taken();
     throw error;
   }
   return requireUser(deps.db, userId);

@@ -39,6 +39,10 @@ export default defineConfig(async () => {
     test: {
       setupFiles: ["./test/helpers/apply-migrations.ts"],
       include: ["test/**/*.test.ts"],
+      // Generous: on a 2-core machine under load the workerd setup alone can take seconds. Timeouts
+      // are not assertions here; performance is measured in `npm run bench`.
+      testTimeout: 30_000,
+      hookTimeout: 60_000,
       coverage: {
         provider: "istanbul" as const,
         include: ["src/**/*.ts"],

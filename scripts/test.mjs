@@ -8,6 +8,8 @@ console.log("• migrations match src/db/schema.ts");
 run("node", ["scripts/check-migrations.mjs"]);
 console.log("• vitest inside workerd, with coverage thresholds");
 run("npx", ["vitest", "run", "--coverage"]);
+console.log("• real-browser tests of the hosted pages (headless Chromium)");
+run("node", ["scripts/test-browser.mjs"]);
 console.log("• OpenAPI document: Spectral with the OWASP ruleset");
 run("node", ["scripts/lint-openapi.mjs"]);
 console.log("\n✓ all checks passed");

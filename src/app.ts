@@ -27,6 +27,7 @@ import { createDocsRoutes } from "./modules/docs/docs.routes";
 import { buildOpenApiDocument, registerOpenApiComponents } from "./modules/docs/openapi-document";
 import { fileRoutes } from "./modules/files/files.routes";
 import { healthRoutes } from "./modules/health/health.routes";
+import { pageRoutes } from "./modules/pages/pages.routes";
 import { permissionRoutes } from "./modules/permissions/permissions.routes";
 import { problemRoutes } from "./modules/problems/problems.routes";
 import { roleRoutes } from "./modules/roles/roles.routes";
@@ -137,6 +138,7 @@ export function createApp() {
   app.route("/api/v1", metricsRoutes);
   app.route("/api/v1", devRoutes);
   app.route("/api/v1", fileRoutes);
+  app.route("/", pageRoutes);
   app.route("/", createDocsRoutes((config) => buildOpenApiDocument(app, config), permissionMiddleware("docs:read")));
 
   app.notFound((c) => {

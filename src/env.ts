@@ -59,6 +59,13 @@ const jsonText = <T extends z.ZodType>(schema: T, fallback: string) =>
     })
     .pipe(schema);
 
+/** An absolute http(s) URL with exactly one `{token}` where the emailed token goes. */
+const linkTemplate = z
+  .string()
+  .max(2048)
+  .refine((template) => template.split("{token}").length === 2, "must contain {token} exactly once")
+  .refine((template) => URL.canParse(template.replace("{token}", "t")) && /^https?:\/\//.test(template), "must be an absolute http(s) URL");
+
 const privateJwk = z
   .object({
     kty: z.enum(["OKP", "EC"]),
@@ -118,6 +125,16 @@ export const configSchema = z.object({
   UPLOAD_ALLOWED_TYPES: commaList,
 
   RATE_LIMIT_OVERRIDES: jsonText(z.record(z.string(), z.unknown()), "{}"),
+
+  // Email links (docs/integration.md, "Email links and hosted pages"): where emailed links lead.
+  // Unset, the worker hosts the pages itself; APP_URL sends every link to the frontend's origin.
+  APP_URL: z
+    .url({ protocol: /^https?$/ })
+    .refine((url) => /^https?:\/\/[^/?#]+\/?$/.test(url), "must be an origin (scheme, host and port only)")
+    .transform((url) => url.replace(/\/+$/, ""))
+    .optional(),
+  EMAIL_LINK_VERIFY_URL: linkTemplate.optional(),
+  EMAIL_LINK_RESET_URL: linkTemplate.optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -155,6 +172,10 @@ function productionProblems(config: Config): string[] {
   }
   if (config.LOG_LEVEL === "debug") {
     problems.push("LOG_LEVEL=debug is development-only");
+  }
+  for (const name of ["APP_URL", "EMAIL_LINK_VERIFY_URL", "EMAIL_LINK_RESET_URL"] as const) {
+    // A token sent over http can be read on the way.
+    if (config[name] !== undefined && !config[name].startsWith("https://")) problems.push(`${name} must be an https URL`);
   }
   return problems;
 }

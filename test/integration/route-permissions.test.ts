@@ -37,6 +37,11 @@ const UNDOCUMENTED_ROUTES = new Set([
   "GET /openapi.json", // DOCS_PUBLIC or docs:read (rbac-docs.test.ts)
   "GET /docs",
   "GET /docs/vendor/*", // static Swagger UI files
+  "GET /verify-email", // hosted pages for emailed links: static HTML, no data (pages.test.ts)
+  "GET /reset-password",
+  "GET /forgot-password",
+  "GET /account",
+  "GET /pages/:file", // their CSS and JavaScript
 ]);
 
 const METHODS = ["get", "put", "post", "delete", "patch"] as const;

@@ -4,7 +4,7 @@ import type { Config } from "../../env";
 import { recordAudit, writeWithAudit } from "../../lib/audit";
 import { normalizeEmail } from "../../lib/email";
 import { newId } from "../../lib/ids";
-import { buildLink, describeTtl, registrationAttemptEmail, verificationEmail } from "../../lib/mail";
+import { describeTtl, emailLink, registrationAttemptEmail, verificationEmail } from "../../lib/mail";
 import { hashPassword, verifyAgainstDummy, verifyPassword, type Argon2Params } from "../../lib/password";
 import { checkPassword } from "../../lib/password-policy";
 import { DEFAULT_ROLE } from "../../lib/permissions";
@@ -123,11 +123,11 @@ export async function register(deps: AuthDeps, input: RegisterInput): Promise<vo
 }
 
 function notifyRegistrationAttempt(deps: AuthDeps, email: string): void {
-  deps.mail({ to: email, ...registrationAttemptEmail(buildLink(deps.config, "/login"), buildLink(deps.config, "/forgot-password")) });
+  deps.mail({ to: email, ...registrationAttemptEmail(emailLink(deps.config, "sign_in"), emailLink(deps.config, "forgot_password")) });
 }
 
 function sendVerification(deps: AuthDeps, email: string, token: string): void {
-  deps.mail({ to: email, ...verificationEmail(buildLink(deps.config, "/verify-email", { token }), describeTtl(deps.config.EMAIL_VERIFICATION_TTL)) });
+  deps.mail({ to: email, ...verificationEmail(emailLink(deps.config, "verify_email", token), describeTtl(deps.config.EMAIL_VERIFICATION_TTL)) });
 }
 
 const INVALID_EMAIL_TOKEN = "The token is invalid, expired or already used.";

@@ -2,7 +2,7 @@ import { and, eq, isNull } from "drizzle-orm";
 import { emailTokens, users } from "../../db/schema";
 import { writeWithAudit } from "../../lib/audit";
 import { normalizeEmail } from "../../lib/email";
-import { buildLink, describeTtl, passwordChangedEmail, passwordResetEmail } from "../../lib/mail";
+import { describeTtl, emailLink, passwordChangedEmail, passwordResetEmail } from "../../lib/mail";
 import { hashPassword, verifyPassword } from "../../lib/password";
 import { ProblemError } from "../../lib/problem";
 import type { AuthDeps } from "./auth.context";
@@ -32,7 +32,7 @@ export function forgotPassword(deps: AuthDeps, rawEmail: string): void {
       ],
       deps.now,
     );
-    deps.mail({ to: email, ...passwordResetEmail(buildLink(deps.config, "/reset-password", { token: reset.token }), describeTtl(deps.config.PASSWORD_RESET_TTL)) });
+    deps.mail({ to: email, ...passwordResetEmail(emailLink(deps.config, "reset_password", reset.token), describeTtl(deps.config.PASSWORD_RESET_TTL)) });
   });
 }
 
@@ -53,7 +53,7 @@ export async function resetPassword(deps: AuthDeps, token: string, newPassword: 
     { action: "user.password_reset", actorUserId: userId, targetType: "user", targetId: userId },
     [deps.db.update(users).set({ passwordHash, passwordChangedAt: deps.now, updatedAt: deps.now }).where(eq(users.id, userId))],
   );
-  deps.mail({ to: user.email, ...passwordChangedEmail(buildLink(deps.config, "/forgot-password")) });
+  deps.mail({ to: user.email, ...passwordChangedEmail(emailLink(deps.config, "forgot_password")) });
 }
 
 /** Changes the caller's password after checking the current one; every other session ends. */
@@ -74,5 +74,5 @@ export async function changePassword(deps: AuthDeps, principal: { userId: string
     { action: "user.password_changed", actorUserId: principal.userId, sessionId: principal.sessionId, targetType: "user", targetId: principal.userId },
     [deps.db.update(users).set({ passwordHash, passwordChangedAt: deps.now, updatedAt: deps.now }).where(eq(users.id, principal.userId))],
   );
-  deps.mail({ to: user.email, ...passwordChangedEmail(buildLink(deps.config, "/forgot-password")) });
+  deps.mail({ to: user.email, ...passwordChangedEmail(emailLink(deps.config, "forgot_password")) });
 }

@@ -16,6 +16,9 @@ import { requestId } from "./middleware/request-id";
 import { requestLog } from "./middleware/request-log";
 import { securityHeaders } from "./middleware/security-headers";
 import { timeout } from "./middleware/timeout";
+import { aiDocumentRoutes } from "./modules/ai/ai.documents.routes";
+import { aiRoutes } from "./modules/ai/ai.routes";
+import { aiUsageRoutes } from "./modules/ai/ai.usage.routes";
 import { auditRoutes } from "./modules/audit/audit.routes";
 import { metricsRoutes } from "./modules/metrics/metrics.routes";
 import { authRoutes } from "./modules/auth/auth.routes";
@@ -139,6 +142,9 @@ export function createApp() {
   app.route("/api/v1", devRoutes);
   app.route("/api/v1", fileRoutes);
   app.route("/", pageRoutes);
+  app.route("/api/v1", aiRoutes);
+  app.route("/api/v1", aiDocumentRoutes);
+  app.route("/api/v1", aiUsageRoutes);
   app.route("/", createDocsRoutes((config) => buildOpenApiDocument(app, config), permissionMiddleware("docs:read")));
 
   app.notFound((c) => {

@@ -4,6 +4,9 @@ import type { RateLimiter } from "./durable-objects/rate-limiter";
 import type { Logger } from "./lib/logger";
 import { rateLimitOverrideProblems } from "./lib/rate-limit/policies";
 import type { Principal } from "./middleware/auth";
+import { aiConfigProblems, aiConfigShape } from "./modules/ai/ai.config";
+import type { DocumentJob } from "./modules/ai/ai.queue";
+import type { AiBinding } from "./modules/ai/providers/workers-ai";
 
 /**
  * The worker's bindings: resources from wrangler.toml plus every variable and secret as the
@@ -17,6 +20,10 @@ export interface Bindings {
   QUOTA: DurableObjectNamespace<Quota>;
   /** Cloudflare's send_email binding; present only where it is configured (production). */
   MAIL?: SendEmail;
+  /** AI gateway: Workers AI (production), Vectorize (production) and the document ingestion queue. */
+  AI?: AiBinding;
+  VECTORS?: Vectorize;
+  AI_DOCUMENTS_QUEUE?: Queue<DocumentJob>;
   [variable: string]: unknown;
 }
 
@@ -135,6 +142,9 @@ export const configSchema = z.object({
     .optional(),
   EMAIL_LINK_VERIFY_URL: linkTemplate.optional(),
   EMAIL_LINK_RESET_URL: linkTemplate.optional(),
+
+  // AI gateway (issue 11): models, providers, screening, vector store; see docs/ai.md.
+  ...aiConfigShape,
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -216,7 +226,7 @@ export function parseConfig(bindings: Record<string, unknown>): ConfigResult {
   }
   const config = parsed.data;
   config.JWT_ISSUER ??= config.PUBLIC_BASE_URL;
-  const problems = [...keyProblems(config), ...rateLimitOverrideProblems(config.RATE_LIMIT_OVERRIDES)];
+  const problems = [...keyProblems(config), ...rateLimitOverrideProblems(config.RATE_LIMIT_OVERRIDES), ...aiConfigProblems(config, bindings)];
   if (config.ENVIRONMENT === "staging" || config.ENVIRONMENT === "production") {
     problems.push(...productionProblems(config));
     if (config.MAIL_TRANSPORT === "send_email" && typeof (bindings.MAIL as SendEmail | undefined)?.send !== "function") {

@@ -1,5 +1,6 @@
 import { createApp } from "./app";
 import type { Bindings } from "./env";
+import { handleAiQueue, type DocumentJob } from "./modules/ai/ai.queue";
 import { runScheduledSweep } from "./modules/files/files.sweep";
 
 export { Quota } from "./durable-objects/quota";
@@ -13,4 +14,6 @@ export default {
   scheduled: (controller, env, ctx) => {
     ctx.waitUntil(runScheduledSweep(env, controller.scheduledTime));
   },
+  // AI document ingestion and its dead-letter queue (wrangler.toml [[queues.consumers]]).
+  queue: (batch, env) => handleAiQueue(batch as MessageBatch<DocumentJob>, env),
 } satisfies ExportedHandler<Bindings>;

@@ -90,6 +90,10 @@ export const roles = sqliteTable(
     name: text("name").notNull(),
     description: text("description").notNull().default(""),
     isSystem: integer("is_system", { mode: "boolean" }).notNull().default(false),
+    /** AI policy: tokens per UTC day (null: unlimited, 0: no AI). */
+    aiDailyTokenLimit: integer("ai_daily_token_limit"),
+    /** AI policy: cost per UTC month in micro-dollars (null: unlimited). */
+    aiMonthlyCostLimitMicroUsd: integer("ai_monthly_cost_limit_micro_usd"),
     createdAt: createdAt(),
     updatedAt: integer("updated_at").notNull(),
   },
@@ -197,4 +201,79 @@ export const files = sqliteTable(
     createdAt: createdAt(),
   },
   (table) => [index("files_owner_idx").on(table.ownerId, table.createdAt, table.id), uniqueIndex("files_r2_key_unique").on(table.r2Key)],
+);
+
+/*
+ * AI gateway (issue 11). Role AI policy lives on `roles` (ai_daily_token_limit,
+ * ai_monthly_cost_limit_micro_usd); usage rows are written after each call; documents and their
+ * chunks (the local vector store) belong to one owner and cascade with the user and the file.
+ */
+
+/** One row per AI call: what was used, what it cost (integer micro-dollars), how it went. */
+export const aiUsage = sqliteTable(
+  "ai_usage",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").notNull(),
+    /** The role whose policy set the budget (the most generous of the user's roles). */
+    role: text("role"),
+    model: text("model").notNull(),
+    endpoint: text("endpoint").notNull(),
+    inputTokens: integer("input_tokens").notNull(),
+    outputTokens: integer("output_tokens").notNull(),
+    costMicroUsd: integer("cost_micro_usd").notNull(),
+    latencyMs: integer("latency_ms").notNull(),
+    ttfbMs: integer("ttfb_ms"),
+    outcome: text("outcome", { enum: ["ok", "error", "aborted", "blocked", "refused"] }).notNull(),
+    errorCode: text("error_code"),
+    requestId: text("request_id"),
+    /** Only with AI_LOG_CONTENT=true. */
+    prompt: text("prompt"),
+    completion: text("completion"),
+    createdAt: createdAt(),
+  },
+  (table) => [
+    index("ai_usage_created_idx").on(table.createdAt),
+    index("ai_usage_user_created_idx").on(table.userId, table.createdAt),
+    index("ai_usage_model_created_idx").on(table.model, table.createdAt),
+  ],
+);
+
+/** An indexed upload: extraction, chunking and embedding run in the background (ai.queue.ts). */
+export const aiDocuments = sqliteTable(
+  "ai_documents",
+  {
+    id: text("id").primaryKey(),
+    ownerId: text("owner_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    fileId: text("file_id")
+      .notNull()
+      .references(() => files.id, { onDelete: "cascade" }),
+    status: text("status", { enum: ["queued", "indexing", "ready", "failed"] }).notNull(),
+    failureReason: text("failure_reason"),
+    chunkCount: integer("chunk_count").notNull().default(0),
+    attempts: integer("attempts").notNull().default(0),
+    createdAt: createdAt(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (table) => [index("ai_documents_owner_idx").on(table.ownerId, table.createdAt, table.id), uniqueIndex("ai_documents_file_unique").on(table.fileId)],
+);
+
+/** Passages of documents; `embedding` is filled by the local (D1) vector store only. */
+export const aiChunks = sqliteTable(
+  "ai_chunks",
+  {
+    /** `<document id>:<chunk number>`, also the Vectorize vector id. */
+    id: text("id").primaryKey(),
+    documentId: text("document_id")
+      .notNull()
+      .references(() => aiDocuments.id, { onDelete: "cascade" }),
+    ownerId: text("owner_id").notNull(),
+    chunk: integer("chunk").notNull(),
+    text: text("text").notNull(),
+    /** The d1 store's vector: int8-quantised components, base64 (D1 returns blobs as number arrays, slow to scan); null with Vectorize. */
+    embedding: text("embedding"),
+  },
+  (table) => [index("ai_chunks_owner_idx").on(table.ownerId, table.documentId), index("ai_chunks_document_idx").on(table.documentId, table.chunk)],
 );

@@ -32,11 +32,16 @@ export const problemCatalog = {
   unsupported_media_type: { status: 415, title: "Unsupported media type" },
   range_not_satisfiable: { status: 416, title: "Range not satisfiable" },
   validation_failed: { status: 422, title: "Validation failed" },
+  prompt_injection_suspected: { status: 422, title: "Prompt injection suspected" },
   rate_limited: { status: 429, title: "Too many requests" },
   internal_error: { status: 500, title: "Internal server error" },
   service_unavailable: { status: 503, title: "Service unavailable" },
   misconfigured: { status: 503, title: "Service misconfigured" },
   timeout: { status: 504, title: "Request timed out" },
+  // AI gateway; after the generic codes so HTTPException statuses map to those first.
+  ai_provider_error: { status: 502, title: "AI provider failed" },
+  ai_provider_busy: { status: 503, title: "AI provider busy" },
+  ai_unavailable: { status: 503, title: "AI not configured" },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ProblemCode = keyof typeof problemCatalog;

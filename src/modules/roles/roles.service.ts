@@ -32,6 +32,8 @@ function toRole({ role, permissions, userCount }: RoleRow): Role {
     is_system: role.isSystem,
     permissions: (JSON.parse(permissions) as string[]).sort(),
     user_count: userCount,
+    ai_daily_token_limit: role.aiDailyTokenLimit,
+    ai_monthly_cost_limit_usd: role.aiMonthlyCostLimitMicroUsd === null ? null : role.aiMonthlyCostLimitMicroUsd / 1_000_000,
     created_at: new Date(role.createdAt).toISOString(),
     updated_at: new Date(role.updatedAt).toISOString(),
   };
@@ -68,18 +70,19 @@ const isNameConflict = (error: unknown) => error instanceof Error && /UNIQUE con
 
 /** Creates a custom role; the caller must hold every permission it grants. */
 export async function createRole(deps: AuthDeps, caller: Caller, input: CreateRoleInput): Promise<Role> {
+  const aiPolicy = aiPolicyColumns(caller, input);
   await assertNameFree(deps.db, input.name);
   const granted = await resolvePermissions(deps.db, input.permissions, "body.permissions");
   assertHolds(caller, granted.map((permission) => permission.name), "Granting these permissions");
   const roleId = newId(deps.now);
-  const after = { name: input.name, description: input.description, permissions: granted.map((permission) => permission.name).sort() };
+  const after = { name: input.name, description: input.description, permissions: granted.map((permission) => permission.name).sort(), ...aiPolicy };
   try {
     await writeWithAudit(
       deps.db,
       deps.actor,
       [{ action: "role.created", sessionId: caller.sessionId, targetType: "role", targetId: roleId, changes: { before: null, after } }],
       () => [
-        deps.db.insert(roles).values({ id: roleId, name: input.name, description: input.description, isSystem: false, createdAt: deps.now, updatedAt: deps.now }),
+        deps.db.insert(roles).values({ id: roleId, name: input.name, description: input.description, isSystem: false, ...aiPolicy, createdAt: deps.now, updatedAt: deps.now }),
         ...granted.map((permission) => deps.db.insert(rolePermissions).values({ roleId, permissionId: permission.id })),
       ],
       deps.now,
@@ -91,6 +94,21 @@ export async function createRole(deps: AuthDeps, caller: Caller, input: CreateRo
   return getRole(deps.db, roleId);
 }
 
+type AiPolicyInput = { ai_daily_token_limit?: number | null | undefined; ai_monthly_cost_limit_usd?: number | null | undefined };
+
+/** The AI policy fields present in a request, as columns; only ai:manage holders may send them. */
+function aiPolicyColumns(caller: Caller, input: AiPolicyInput): Partial<typeof roles.$inferInsert> {
+  const columns: Partial<typeof roles.$inferInsert> = {};
+  if (input.ai_daily_token_limit !== undefined) columns.aiDailyTokenLimit = input.ai_daily_token_limit;
+  if (input.ai_monthly_cost_limit_usd !== undefined) {
+    columns.aiMonthlyCostLimitMicroUsd = input.ai_monthly_cost_limit_usd === null ? null : Math.round(input.ai_monthly_cost_limit_usd * 1_000_000);
+  }
+  if (Object.keys(columns).length > 0 && !caller.permissions.has("ai:manage")) {
+    throw new ProblemError("forbidden", { detail: "Setting a role's AI limits needs the permission ai:manage.", extensions: { missing_permissions: ["ai:manage"] } });
+  }
+  return columns;
+}
+
 const sameSet = (left: readonly string[], right: readonly string[]) => left.length === right.length && left.every((item) => right.includes(item));
 
 /**
@@ -98,10 +116,19 @@ const sameSet = (left: readonly string[], right: readonly string[]) => left.leng
  * admin role keeps every permission. The caller must hold the role's permissions before and after.
  */
 export async function updateRole(deps: AuthDeps, caller: Caller, roleId: string, input: UpdateRoleInput): Promise<Role> {
+  const aiPolicy = aiPolicyColumns(caller, input);
   const before = await getRole(deps.db, roleId);
   assertHolds(caller, before.permissions, "Changing this role");
   const set: Partial<typeof roles.$inferInsert> = {};
   const diff: Record<string, { before: unknown; after: unknown }> = {};
+  if (input.ai_daily_token_limit !== undefined && input.ai_daily_token_limit !== before.ai_daily_token_limit) {
+    set.aiDailyTokenLimit = aiPolicy.aiDailyTokenLimit ?? null;
+    diff.ai_daily_token_limit = { before: before.ai_daily_token_limit, after: input.ai_daily_token_limit };
+  }
+  if (input.ai_monthly_cost_limit_usd !== undefined && input.ai_monthly_cost_limit_usd !== before.ai_monthly_cost_limit_usd) {
+    set.aiMonthlyCostLimitMicroUsd = aiPolicy.aiMonthlyCostLimitMicroUsd ?? null;
+    diff.ai_monthly_cost_limit_usd = { before: before.ai_monthly_cost_limit_usd, after: input.ai_monthly_cost_limit_usd };
+  }
   if (input.name !== undefined && input.name !== before.name) {
     if (before.is_system) throw new ProblemError("system_role", { detail: `The system role "${before.name}" cannot be renamed.` });
     await assertNameFree(deps.db, input.name, roleId);

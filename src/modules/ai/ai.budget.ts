@@ -1,0 +1,114 @@
+import type { Bindings } from "../../env";
+import { rateLimitField, rateLimitPolicyField } from "../../lib/rate-limit/headers";
+import { quotaFor, type QuotaClient, type QuotaStatus } from "../../lib/rate-limit/quota";
+import { ProblemError, QUOTA_EXCEEDED_TYPE } from "../../lib/problem";
+
+/** A user's AI policy: the most generous of their roles' (null: unlimited). */
+export interface AiPolicy {
+  dailyTokens: number | null;
+  monthlyCostMicroUsd: number | null;
+  /** The role whose daily token limit applies (recorded on usage rows). */
+  role: string | null;
+}
+
+interface RolePolicyRow {
+  name: string;
+  ai_daily_token_limit: number | null;
+  ai_monthly_cost_limit_micro_usd: number | null;
+}
+
+/** null beats any number; otherwise the larger wins. */
+const moreGenerous = (a: number | null | undefined, b: number | null): boolean => a !== undefined && (a === null ? b !== null : b !== null && a > b);
+
+/** One D1 read: the AI fields of every role the user holds now. */
+export async function loadPolicy(db: D1Database, userId: string): Promise<AiPolicy> {
+  const { results } = await db
+    .prepare("select r.name, r.ai_daily_token_limit, r.ai_monthly_cost_limit_micro_usd from user_roles ur join roles r on r.id = ur.role_id where ur.user_id = ? order by r.name")
+    .bind(userId)
+    .all<RolePolicyRow>();
+  return combinePolicies(results);
+}
+
+export function combinePolicies(rows: readonly RolePolicyRow[]): AiPolicy {
+  if (rows.length === 0) return { dailyTokens: 0, monthlyCostMicroUsd: 0, role: null };
+  let tokens = rows[0]!;
+  let cost: number | null = rows[0]!.ai_monthly_cost_limit_micro_usd;
+  for (const row of rows.slice(1)) {
+    if (moreGenerous(row.ai_daily_token_limit, tokens.ai_daily_token_limit)) tokens = row;
+    if (moreGenerous(row.ai_monthly_cost_limit_micro_usd, cost)) cost = row.ai_monthly_cost_limit_micro_usd;
+  }
+  return { dailyTokens: tokens.ai_daily_token_limit, monthlyCostMicroUsd: cost, role: tokens.name };
+}
+
+/** Unlimited budgets still count (GET /ai/usage shows usage), against a limit nothing reaches. */
+const UNLIMITED = Number.MAX_SAFE_INTEGER;
+const DAY_SECONDS = 86_400;
+const MONTH_SECONDS = 2_592_000;
+/** A stream may run for minutes; a reservation that outlives its call is freed by the object's alarm. */
+const RESERVATION_TTL_SECONDS = 900;
+
+export interface AiBudgets {
+  tokens: QuotaClient;
+  cost: QuotaClient;
+  policy: AiPolicy;
+}
+
+export function budgetsFor(bindings: Bindings, userId: string, policy: AiPolicy): AiBudgets {
+  return {
+    policy,
+    tokens: quotaFor(bindings.QUOTA, { name: "ai_tokens", limit: policy.dailyTokens ?? UNLIMITED, period: "day", reservationTtlSeconds: RESERVATION_TTL_SECONDS }, userId),
+    cost: quotaFor(bindings.QUOTA, { name: "ai_cost_micro_usd", limit: policy.monthlyCostMicroUsd ?? UNLIMITED, period: "month", reservationTtlSeconds: RESERVATION_TTL_SECONDS }, userId),
+  };
+}
+
+/** What one admitted call holds; settle or release it exactly once. */
+export interface Hold {
+  settle(tokens: number, costMicroUsd: number): Promise<void>;
+  release(): Promise<void>;
+}
+
+/**
+ * Reserves the worst case of a call (tokens and cost) before the provider is called. Both
+ * budgets are exact Durable Object counters, so N parallel calls with room for one admit one.
+ * When either does not fit, nothing stays held and a 429 `quota-exceeded` is thrown.
+ */
+export async function reserve(budgets: AiBudgets, tokens: number, costMicroUsd: number): Promise<Hold> {
+  const [tokenHold, costHold] = await Promise.all([budgets.tokens.reserve(tokens), budgets.cost.reserve(costMicroUsd)]);
+  if (!tokenHold.ok || !costHold.ok) {
+    await Promise.all([tokenHold.ok && budgets.tokens.release(tokenHold.reservationId), costHold.ok && budgets.cost.release(costHold.reservationId)]);
+    throw quotaExceeded(budgets.policy, tokenHold.ok ? null : tokenHold, costHold.ok ? null : costHold, tokens);
+  }
+  let done = false;
+  return {
+    async settle(actualTokens, actualCost) {
+      if (done) return;
+      done = true;
+      await Promise.all([budgets.tokens.settle(tokenHold.reservationId, actualTokens), budgets.cost.settle(costHold.reservationId, actualCost)]);
+    },
+    async release() {
+      if (done) return;
+      done = true;
+      await Promise.all([budgets.tokens.release(tokenHold.reservationId), budgets.cost.release(costHold.reservationId)]);
+    },
+  };
+}
+
+function quotaExceeded(policy: AiPolicy, tokens: QuotaStatus | null, cost: QuotaStatus | null, wanted: number): ProblemError {
+  const states = [
+    ...(tokens ? [{ policy: "ai-tokens", limit: tokens.limit, window: DAY_SECONDS, remaining: tokens.remaining, reset: tokens.reset }] : []),
+    ...(cost ? [{ policy: "ai-cost", limit: cost.limit, window: MONTH_SECONDS, remaining: cost.remaining, reset: cost.reset }] : []),
+  ];
+  const retryAfter = Math.max(1, ...states.map((state) => state.reset ?? 0));
+  const detail = tokens
+    ? policy.dailyTokens === 0
+      ? "Your roles allow no AI use."
+      : `This call may need up to ${wanted} tokens; ${tokens.remaining} of your ${tokens.limit} daily tokens remain.`
+    : "Your monthly AI cost budget does not cover this call.";
+  return new ProblemError("rate_limited", {
+    type: QUOTA_EXCEEDED_TYPE,
+    title: "Request cannot be satisfied as assigned quota has been exceeded",
+    detail,
+    extensions: { "violated-policies": states.map((state) => state.policy) },
+    headers: { "Retry-After": String(retryAfter), "RateLimit-Policy": rateLimitPolicyField(states), RateLimit: rateLimitField(states) },
+  });
+}

@@ -72,3 +72,13 @@ export function expectQuotaHeaders(response: Response, policy = "ai-tokens"): vo
   expect(response.headers.get("RateLimit-Policy")).toMatch(new RegExp(`"${policy}";q=\\d+;w=\\d+`));
   expect(response.headers.get("Retry-After")).toMatch(/^\d+$/);
 }
+
+/** A 429 quota-exceeded problem (the IANA type, not /problems/<code>); returns the body. */
+export async function expectQuotaProblem(response: Response): Promise<Record<string, unknown>> {
+  expect(response.status).toBe(429);
+  expect(response.headers.get("Content-Type")).toBe("application/problem+json");
+  const body = (await response.json()) as Record<string, unknown>;
+  expect(body).toMatchObject({ status: 429, code: "rate_limited", type: "https://iana.org/assignments/http-problem-types#quota-exceeded" });
+  expect(body.instance).toBe(response.headers.get("X-Request-Id"));
+  return body;
+}

@@ -96,6 +96,8 @@ async function* streamParts(provider: ReturnType<typeof createOpenAICompatible>,
       }
     }
     if (failure) throw toProviderError(failure, deadline.timedOut());
+  } catch (error) {
+    throw toProviderError(error, deadline.timedOut());
   } finally {
     deadline.clear();
   }

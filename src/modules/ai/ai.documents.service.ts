@@ -89,12 +89,15 @@ export async function deleteDocument(db: Database, config: Config, bindings: Bin
 
 /**
  * Vectors that live outside D1 (Vectorize) of documents about to disappear with a file or a
- * user: D1 cascades remove the rows, this removes the vectors. A no-op for the D1 store.
+ * user: D1 cascades remove the rows, so the documents are looked up first and the returned
+ * function removes their vectors once the deletion has succeeded. A no-op for the D1 store.
  */
-export async function forgetVectors(db: Database, config: Config, bindings: Bindings, where: { fileId?: string; ownerId?: string }): Promise<void> {
-  if (config.AI_VECTOR_STORE === "d1") return;
-  const condition = where.fileId ? eq(aiDocuments.fileId, where.fileId) : eq(aiDocuments.ownerId, where.ownerId ?? "");
+export async function prepareVectorRemoval(db: Database, config: Config, bindings: Bindings, where: { fileId: string } | { ownerId: string }): Promise<() => Promise<void>> {
+  if (config.AI_VECTOR_STORE === "d1") return async () => {};
+  const condition = "fileId" in where ? eq(aiDocuments.fileId, where.fileId) : eq(aiDocuments.ownerId, where.ownerId);
   const rows = await db.select({ id: aiDocuments.id, ownerId: aiDocuments.ownerId, chunkCount: aiDocuments.chunkCount }).from(aiDocuments).where(condition);
-  const store = vectorStoreFor(config, bindings);
-  for (const row of rows) await store.deleteDocument(row.ownerId, row.id, row.chunkCount);
+  return async () => {
+    const store = vectorStoreFor(config, bindings);
+    for (const row of rows) await store.deleteDocument(row.ownerId, row.id, row.chunkCount);
+  };
 }

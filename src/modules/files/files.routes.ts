@@ -23,6 +23,7 @@ import {
   UploadFormSchema,
 } from "./files.schemas";
 import { serveFile } from "./files.serve";
+import { prepareVectorRemoval } from "../ai/ai.documents.service";
 import { deleteFile, findAccessibleFile, listFiles, toFileRecord, uploadFile } from "./files.service";
 
 export const fileRoutes = new OpenAPIHono<AppEnv>();
@@ -235,6 +236,11 @@ const deleteFileRoute = createRoute({
 });
 
 fileRoutes.openapi(deleteFileRoute, async (c) => {
-  await deleteFile(filesDeps(c), principalOf(c), c.req.valid("param").id);
+  const { id } = c.req.valid("param");
+  const deps = filesDeps(c);
+  // An indexed file's document and passages cascade in D1; vectors kept elsewhere go after it.
+  const removeVectors = await prepareVectorRemoval(deps.db, c.get("config"), c.env, { fileId: id });
+  await deleteFile(deps, principalOf(c), id);
+  await removeVectors();
   return c.body(null, 204);
 });

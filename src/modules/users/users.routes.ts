@@ -5,6 +5,7 @@ import { errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
 import { requirePermission } from "../../middleware/auth";
 import { authDeps } from "../auth/auth.context";
 import { SessionListSchema } from "../auth/auth.schemas";
+import { prepareVectorRemoval } from "../ai/ai.documents.service";
 import { deleteOwnerObjects } from "../files/files.storage";
 import { callerOf } from "../roles/roles.context";
 import { CreateUserSchema, ListUsersQuerySchema, ReplaceRolesSchema, UpdateUserSchema, UserIdParamSchema, UserPageSchema } from "./users.admin.schemas";
@@ -99,8 +100,11 @@ const deleteUserRoute = createRoute({
 
 userRoutes.openapi(deleteUserRoute, async (c) => {
   const { id } = c.req.valid("param");
-  await deleteUser(authDeps(c), callerOf(c), id);
+  const deps = authDeps(c);
+  const removeVectors = await prepareVectorRemoval(deps.db, deps.config, c.env, { ownerId: id });
+  await deleteUser(deps, callerOf(c), id);
   try {
+    await removeVectors();
     await deleteOwnerObjects(c.env.FILES, id);
   } catch (error) {
     // The account is gone either way; objects left under files/<id>/ are orphans the sweep removes.

@@ -16,6 +16,12 @@ const HOMOGLYPHS: Record<string, string> = {
 };
 const HOMOGLYPH_CLASS = new RegExp(`[${Object.keys(HOMOGLYPHS).join("")}]`, "g");
 
+/** Unicode small capitals (not folded by NFKC): "ɪɢɴᴏʀᴇ". */
+const SMALL_CAPS: Record<string, string> = {
+  ᴀ: "a", ʙ: "b", ᴄ: "c", ᴅ: "d", ᴇ: "e", ꜰ: "f", ɢ: "g", ʜ: "h", ɪ: "i", ᴊ: "j", ᴋ: "k", ʟ: "l", ᴍ: "m", ɴ: "n", ᴏ: "o", ᴘ: "p", ǫ: "q", ʀ: "r", ꜱ: "s", ᴛ: "t", ᴜ: "u", ᴠ: "v", ᴡ: "w", ʏ: "y", ᴢ: "z",
+};
+const SMALL_CAPS_CLASS = new RegExp(`[${Object.keys(SMALL_CAPS).join("")}]`, "gu");
+
 const LEET: Record<string, string> = { "0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", $: "s", "!": "i", "|": "l" };
 
 export interface TextViews {
@@ -25,6 +31,8 @@ export interface TextViews {
   decoded: string[];
   /** Signals of obfuscation found while building the views. */
   signals: { invisible: number; mixedScriptWords: number; base64: number; spaced: boolean; leet: boolean };
+  /** All separators removed, for split-word payloads; matched only by JOINED_PATTERNS. */
+  joined: string;
 }
 
 function collapse(text: string): string {
@@ -73,19 +81,57 @@ function decodeBase64Runs(text: string): string[] {
   return out;
 }
 
+const rot13 = (text: string) => text.replace(/[a-z]/g, (c) => String.fromCharCode(((c.charCodeAt(0) - 97 + 13) % 26) + 97));
+
+/** Bytes written out as hex, \u escapes, %XX, binary or decimal groups, and Unicode tag characters, decoded. */
+function decodeByteForms(text: string): string[] {
+  const out: string[] = [];
+  const utf8 = (bytes: number[]) => {
+    try {
+      return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(bytes));
+    } catch {
+      return "";
+    }
+  };
+  for (const match of text.matchAll(/(?:(?:\\x|0x)?[0-9a-f]{2}[\s:,-]?){12,}/gi)) {
+    out.push(utf8(match[0].replace(/\\x|0x|[\s:,-]/gi, "").match(/../g)!.map((pair) => parseInt(pair, 16))));
+  }
+  if (/\\u[0-9a-f]{4}/i.test(text)) out.push(text.replace(/\\u([0-9a-f]{4})/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))));
+  if (/(%[0-9a-f]{2}){6,}/i.test(text)) {
+    try {
+      out.push(decodeURIComponent(text.replace(/\+/g, " ")));
+    } catch {
+      // Not valid percent-encoding.
+    }
+  }
+  for (const match of text.matchAll(/(?:[01]{8}\s*){6,}/g)) out.push(utf8(match[0].trim().split(/\s+/).flatMap((group) => group.match(/[01]{8}/g) ?? []).map((bits) => parseInt(bits, 2))));
+  for (const match of text.matchAll(/(?:\b(?:3[2-9]|[4-9]\d|1[01]\d|12[0-6])\b[\s,]+){8,}/g)) out.push(String.fromCharCode(...match[0].trim().split(/[\s,]+/).map(Number)));
+  const tags = [...text.matchAll(/\uDB40([\uDC20-\uDC7E])/g)].map((match) => String.fromCharCode(match[1]!.charCodeAt(0) - 0xdc00));
+  if (tags.length >= 4) out.push(tags.join(""));
+  return out.filter((decoded) => /\p{L}{3}/u.test(decoded));
+}
+
+/** Letters split by spaces or punctuation inside words ("ig nore", "i.g.n.o.r.e"): everything joined. */
+function joined(text: string): string {
+  return text.replace(/[\s._\-*'"“”,]+/g, "");
+}
+
 export function textViews(input: string): TextViews {
-  const nfkc = input.normalize("NFKC");
+  const nfkc = input.normalize("NFKC").replace(SMALL_CAPS_CLASS, (letter) => SMALL_CAPS[letter] ?? letter);
   const invisible = nfkc.match(INVISIBLE)?.length ?? 0;
   const visible = nfkc.replace(INVISIBLE, "");
   const plain = collapse(visible.toLowerCase());
   const { text: folded, count: mixedScriptWords } = foldMixed(plain);
   const despaced = despace(folded);
   const leetText = /\p{L}[013457@$!|]\p{L}|[013457@$]\p{L}{2}/u.test(despaced) ? despaced.replace(/(?<=\p{L})[013457@$!|]|[013457@$!|](?=\p{L})/gu, (c) => LEET[c] ?? c) : despaced;
-  const base64 = decodeBase64Runs(visible).map((text) => collapse(text.normalize("NFKC").toLowerCase()));
-  const decoded = [...new Set([folded, despaced, leetText, ...base64])].filter((view) => view !== plain);
+  const base64 = [...decodeBase64Runs(visible), ...decodeByteForms(nfkc)].map((text) => collapse(text.normalize("NFKC").toLowerCase()));
+  const short = plain.length <= 4096;
+  const reversed = short ? [...plain].reverse().join("") : "";
+  const decoded = [...new Set([folded, despaced, leetText, ...base64, ...(short ? [rot13(plain), reversed] : [])])].filter((view) => view && view !== plain);
   return {
     plain,
     decoded,
     signals: { invisible, mixedScriptWords, base64: base64.length, spaced: despaced !== folded, leet: leetText !== despaced },
+    joined: short ? joined(leetText) : "",
   };
 }

@@ -11,7 +11,7 @@ export const categories = [
   "roleplay_jailbreak",
   "delimiter_smuggling",
   "indirect_injection",
-  "obfuscation",
+  "encoded_obfuscation",
   "privilege_claim",
 ] as const;
 export type Category = (typeof categories)[number];
@@ -32,7 +32,7 @@ const f = (category: Category, weight: number, pattern: RegExp, benign?: RegExp)
 // English building blocks.
 const OVERRIDE_VERB = String.raw`(?:ignore|ignoring|disregard|forget|override|overrule|bypass|skip|drop|abandon|discard|neglect|set aside|throw out|dismiss|cancel|void|nullify|erase|wipe)`;
 const SCOPE = String.raw`(?:previous|prior|above|earlier|preceding|all|any|every|your|the|these|those|system|original|initial|existing|old|former|default|built-in|safety|developer)`;
-const RULES = String.raw`(?:instructions?|rules?|prompts?|directions?|guidelines?|guardrails?|directives?|constraints?|programming|context|polic(?:y|ies)|restrictions?|commands?|orders?|messages?|training|filters?|limitations?|boundaries|protocols?)`;
+const RULES = String.raw`(?:instructions?|rules?|prompts?|directions?|guidelines?|guardrails?|directives?|constraints?|programming|polic(?:y|ies)|restrictions?|commands?|orders?|training|filters?|limitations?|boundaries|protocols?)`;
 const REVEAL = String.raw`(?:reveal|show|print|display|output|repeat|recite|dump|leak|expose|share|disclose|tell me|give me|write out|spell out|copy|paste|list|return|quote|echo|provide|send me|read back|translate)`;
 const HIDDEN = String.raw`(?:system|initial|original|hidden|secret|internal|developer|pre-?prompt|above|previous|first|starting|confidential|base|full|entire|exact|complete)`;
 const PROMPT = String.raw`(?:prompts?|instructions?|messages?|rules?|guidelines?|configuration|directives?|context|preamble|setup)`;
@@ -111,6 +111,10 @@ export const features: Feature[] = [
   // ── delimiter / format smuggling ──
   f("delimiter_smuggling", 0.85, /<\|?\s*(im_start|im_end|system|endoftext|eot_id|start_header_id|end_header_id|begin_of_text|assistant|user)\s*\|?>/),
   f("delimiter_smuggling", 0.8, /\[\/?inst\]|<<\/?sys>>|\[\/?system\]/),
+  f("delimiter_smuggling", 0.8, /<\/?(start|end)_of_turn>|<\|?(eot_id|eom_id|start_header_id|end_header_id|endoftext|im_sep)\|?>|<\/s>\s*<s>/),
+  f("delimiter_smuggling", 0.6, /(^|\n)\s*(human|assistant|user)\s*:\s*[^\n]{0,200}\n+\s*(assistant|system|human)\s*:/),
+  f("delimiter_smuggling", 0.65, /(^|\n)\s*#{1,4}\s*(sistema|système|система|系统|システム|시스템|systeem|systemu)\s*[:：]/),
+  f("delimiter_smuggling", 0.65, /\[(système|sistema|система|系统|システム)\]|<\/?(sistema|système|system_message|sys_msg|developer_message)\b/),
   f("delimiter_smuggling", 0.7, /<\/?\s*(system|sys|system_prompt|instructions?|admin|developer|override)\s*>/),
   f("delimiter_smuggling", 0.6, /(^|\n)\s*#{1,4}\s*(system|instruction|new instructions|admin|override)\b\s*:?/),
   f("delimiter_smuggling", 0.45, /(^|\n)\s*(system|developer)\s*[:：]\s*\S/),
@@ -146,4 +150,4 @@ export const features: Feature[] = [
  * Questions and discussions about attacks (security teams, students) quote attack strings. A
  * quoted match in a text that talks about injection is discounted, not ignored.
  */
-export const DISCUSSION = /\b(prompt injection|injection attacks?|jailbreak(s|ing)? (work|attempts?|attacks?|prompts?)|red[- ]team|(detect|prevent|defend|mitigate|protect|guard|filter|classify|block)\w* (against )?(this|these|such|prompt|injection|attacks?|jailbreaks?)|security (research|training|awareness|team|review)|example of (a|an) (attack|injection|jailbreak)|is (this|that) (a|an) (attack|injection|jailbreak)|how (do|does|can|would|could) (attackers?|people|someone|hackers?)|what (is|are) (a |an )?(prompt injection|jailbreak)|paper|research|classifier|dataset|benchmark|owasp|llm01)\b|(injection de prompt|prompt-injection|inyección de prompt|iniezione di prompt|injeção de prompt|инъекци|提示注入|プロンプトインジェクション|프롬프트 인젝션)/;
+export const DISCUSSION = /\b(security (awareness )?training|awareness training|lesson|teach(er|ing)?|students?|attackers? (use|try|might)|how attackers|blindly trust|doesn't follow instructions|don't follow instructions|instructions inside (the )?(documents?|content|pages?)|sicherheitsschulung|blind vertrauen|sensibilisation|formation (à la )?sécurité|capacitación|formazione sulla sicurezza|prompt injection|injection attacks?|jailbreak(s|ing)? (work|attempts?|attacks?|prompts?)|red[- ]team|(detect|prevent|defend|mitigate|protect|guard|filter|classify|block)\w* (against )?(this|these|such|prompt|injection|attacks?|jailbreaks?)|security (research|training|awareness|team|review)|example of (a|an) (attack|injection|jailbreak)|is (this|that) (a|an) (attack|injection|jailbreak)|how (do|does|can|would|could) (attackers?|people|someone|hackers?)|what (is|are) (a |an )?(prompt injection|jailbreak)|paper|research|classifier|dataset|benchmark|owasp|llm01)\b|(injection de prompt|prompt-injection|inyección de prompt|iniezione di prompt|injeção de prompt|инъекци|提示注入|プロンプトインジェクション|프롬프트 인젝션)/;

@@ -1,3 +1,4 @@
+import { conceptEvidence } from "./concepts";
 import { textViews } from "./normalize";
 import { type Category, DISCUSSION, features } from "./patterns";
 
@@ -13,6 +14,23 @@ export const DEFAULT_THRESHOLD = 0.5;
 const WINDOW = 4096;
 const OVERLAP = 256;
 
+/** Texts about software, where "ignore", "rules" and "filters" are everyday words. */
+const SOFTWARE_CONTEXT = /\b(android|iphone|ios|phone|usb|browser|chrome|firefox|windows|macos|router|bios|lessee|lessor|contract|addendum|pursuant|clause|git|gitignore|dockerignore|eslint|tslint|lint(er|ing)?|prettier|regex|sql|typescript|@ts-ignore|css|npm|docker|kubernetes|pytest|jest|compiler|warnings?|linter|firewall rules?|iptables|spam filter|mail filter|excel|spreadsheet)\b/;
+
+/** Questions about how something works: formats, devices, accounts. Attacks rarely ask "how do I". */
+const HOW_TO = /\b(how (do|can|should|would) (i|we|you)|how to|what (is|are|does) (the|a|an) |why (does|do|is)|can you explain|explain)\b/;
+/** Talk about prompt formats (tokenizers, templates): the tokens are the subject, not a smuggled turn. */
+const FORMAT_TALK = /\b(template|tokeni[sz]er|tokens?|tags?|chatml|jinja|model card|tutorial|prompt format)\b/;
+const HOW_TO_DAMPENED = new Set<Category>(["delimiter_smuggling", "privilege_claim", "roleplay_jailbreak", "indirect_injection"]);
+
+/** Key phrases with every separator removed: payloads split into fragments ("ig nore prev ious instruc tions"). */
+const JOINED = [
+  /(ignor|disregard|forget|vergiss|ignorier|oublie|olvida|ignora|dimentica|zignoruj|игнорир|забудь)[a-zа-я]{0,40}(instruc|rules|guideline|regeln|anweisung|consigne|règle|regla|istruzion|instrukc|инструкц|правил)/,
+  /(reveal|show|print|output|repeat|zeig|gibdie|affiche|montre|muestra|mostra|pokaż|покажи|выведи)[a-zа-я]{0,20}(systemprompt|systemmessage|hiddenprompt|hiddeninstruction|secretkey|geheim|systemowy|системн)/,
+];
+/** The same join over the text as written: a phrase already readable there is not hidden. */
+const joinedPlain = (text: string) => text.replace(/[\s._\-*'"“”,]+/g, "");
+
 /** Whether the span at `index` sits inside quotation marks on its line. */
 function quoted(text: string, index: number, length: number): boolean {
   const before = text.slice(Math.max(0, index - 200), index);
@@ -24,9 +42,11 @@ function quoted(text: string, index: number, length: number): boolean {
   });
 }
 
-function scoreWindow(text: string, weights: Map<Category, number>): void {
+function scoreWindow(text: string, weights: Map<Category, number>): boolean {
   const views = textViews(text);
   const discussion = DISCUSSION.test(views.plain);
+  const benignContext = SOFTWARE_CONTEXT.test(views.plain);
+  const howTo = HOW_TO.test(views.plain) || (FORMAT_TALK.test(views.plain) && views.plain.includes("?"));
   const note = (category: Category, weight: number) => weights.set(category, Math.max(weights.get(category) ?? 0, weight));
   let hiddenMatch = 0;
   for (const feature of features) {
@@ -39,7 +59,9 @@ function scoreWindow(text: string, weights: Map<Category, number>): void {
       let weight = feature.weight;
       if (feature.benign?.test(match[0])) weight *= 0.35;
       if (discussion && quoted(views.plain, match.index, match[0].length)) weight *= 0.4;
-      else if (discussion) weight *= 0.75;
+      else if (discussion) weight *= 0.55;
+      if (benignContext) weight *= 0.55;
+      if (howTo && HOW_TO_DAMPENED.has(feature.category)) weight *= 0.55;
       note(feature.category, weight);
       continue;
     }
@@ -53,12 +75,31 @@ function scoreWindow(text: string, weights: Map<Category, number>): void {
       }
     }
   }
+  // Concept combinations, over the plain text and (as obfuscation evidence) the decoded views.
+  for (const [category, weight] of conceptEvidence(views.plain)) {
+    note(category, weight * (discussion ? 0.5 : 1) * (benignContext ? 0.55 : 1) * (howTo && HOW_TO_DAMPENED.has(category) ? 0.55 : 1));
+  }
+  for (const view of views.decoded) {
+    for (const [category, weight] of conceptEvidence(view)) {
+      if ((weights.get(category) ?? 0) >= weight) continue;
+      note(category, weight);
+      hiddenMatch = Math.max(hiddenMatch, weight);
+    }
+  }
+  if (views.joined && JOINED.some((pattern) => pattern.test(views.joined)) && !JOINED.some((pattern) => pattern.test(joinedPlain(views.plain)))) {
+    note("instruction_override", 0.7);
+    hiddenMatch = Math.max(hiddenMatch, 0.7);
+  }
   const { invisible, mixedScriptWords, base64, spaced, leet } = views.signals;
   const anyEvidence = weights.size > 0;
-  if (hiddenMatch > 0) note("obfuscation", Math.max(0.6, hiddenMatch));
-  if (invisible > 0 && anyEvidence) note("obfuscation", 0.6);
-  if (mixedScriptWords >= 2) note("obfuscation", anyEvidence ? 0.6 : 0.3);
-  if ((spaced || leet || base64 > 0) && anyEvidence) note("obfuscation", 0.5);
+  if (hiddenMatch > 0) note("encoded_obfuscation", Math.max(0.6, hiddenMatch));
+  if (invisible > 0 && anyEvidence) note("encoded_obfuscation", 0.6);
+  if (mixedScriptWords >= 2) note("encoded_obfuscation", anyEvidence ? 0.6 : 0.3);
+  // Spacing, leetspeak and encodings count only through what they hid (hiddenMatch above).
+  void spaced;
+  void leet;
+  void base64;
+  return discussion && hiddenMatch === 0;
 }
 
 /**
@@ -71,11 +112,14 @@ function scoreWindow(text: string, weights: Map<Category, number>): void {
  */
 export function screenText(text: string, threshold = DEFAULT_THRESHOLD): ScreeningResult {
   const weights = new Map<Category, number>();
-  if (text.length <= WINDOW) scoreWindow(text, weights);
-  else for (let start = 0; start < text.length; start += WINDOW - OVERLAP) scoreWindow(text.slice(start, start + WINDOW), weights);
+  let discussion = false;
+  if (text.length <= WINDOW) discussion = scoreWindow(text, weights);
+  else for (let start = 0; start < text.length; start += WINDOW - OVERLAP) discussion = scoreWindow(text.slice(start, start + WINDOW), weights) || discussion;
   let keep = 1;
   for (const weight of weights.values()) keep *= 1 - weight;
-  const score = Math.round((1 - keep) * 1000) / 1000;
+  // A text about attacks names several of them; there the strongest single signal decides.
+  const combined = discussion ? Math.max(0, ...weights.values()) : 1 - keep;
+  const score = Math.round(combined * 1000) / 1000;
   const categories = [...weights.entries()].filter(([, weight]) => weight >= 0.3).sort((a, b) => b[1] - a[1]).map(([category]) => category);
   return { verdict: score >= threshold ? "block" : "allow", score, categories };
 }

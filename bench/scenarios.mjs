@@ -39,7 +39,7 @@ export const serverVars = {
   // One signed-in user drives thousands of requests per second: the per-user limiter still runs
   // (its cost is measured) but with a ceiling the benchmark cannot reach.
   // Same for the per-IP limit of anonymous /api traffic: every request is checked, none refused.
-  RATE_LIMIT_OVERRIDES: JSON.stringify({ api_user: { limit: 1_000_000_000, window: 60 }, api_anonymous: { limit: 1_000_000_000, window: 60 } }),
+  RATE_LIMIT_OVERRIDES: JSON.stringify({ api_user: { limit: 1_000_000_000, window: 60 }, api_anonymous: { limit: 1_000_000_000, window: 60 }, ai_user: { limit: 1_000_000_000, window: 60 } }),
 };
 
 /**
@@ -67,6 +67,67 @@ async function signIn({ request }) {
   return { headers: { Authorization: `Bearer ${access_token}` } };
 }
 
+/** Bundles one source module with esbuild and imports it (the AI scenarios reuse the worker's own code). */
+async function importSource(relative) {
+  const { build } = await import("esbuild");
+  const { mkdtempSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const path = await import("node:path");
+  const { pathToFileURL, fileURLToPath } = await import("node:url");
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+  const outfile = path.join(mkdtempSync(path.join(tmpdir(), "bench-")), "module.mjs");
+  await build({ entryPoints: [path.join(root, relative)], outfile, format: "esm", bundle: true, logLevel: "silent" });
+  return import(pathToFileURL(outfile).href);
+}
+
+/** The signed-in user's id (the access token's `sub`). */
+const userIdOf = (headers) => JSON.parse(Buffer.from(headers.Authorization.split(".")[1], "base64url").toString()).sub;
+
+/** A signed-in user whose roles have no AI token or cost limit (the benchmark makes thousands of calls). */
+async function signInForAi(context) {
+  const signedIn = await signIn(context);
+  const db = await context.mf.getD1Database("DB");
+  await db.prepare("update roles set ai_daily_token_limit = null, ai_monthly_cost_limit_micro_usd = null where name = 'user'").run();
+  return signedIn;
+}
+
+/** Ordinary business prose of about `bytes` bytes, for the screening scenarios. */
+function prose(bytes) {
+  const sentence = "The quarterly report shows steady growth in the northern region, and the team plans two new hires before the summer. ";
+  return sentence.repeat(Math.ceil(bytes / sentence.length)).slice(0, bytes);
+}
+
+const TOPICS = ["invoices", "travel", "security", "hiring", "payroll", "laptops", "offices", "training", "holidays", "pensions"];
+
+/**
+ * 10,000 passages for the signed-in user, written straight into the local store (D1 rows, FTS5 by
+ * trigger, int8 vectors from the local embedder), as ingestion would leave them.
+ */
+async function seedChunks(context) {
+  const signedIn = await signInForAi(context);
+  const ownerId = userIdOf(signedIn.headers);
+  const { embedText } = await importSource("src/modules/ai/providers/local.ts");
+  const { quantize } = await importSource("src/modules/ai/vector-store/d1-local.ts");
+  const db = await context.mf.getD1Database("DB");
+  const now = Date.now();
+  for (let document = 0; document < 10; document++) {
+    const fileId = crypto.randomUUID();
+    const documentId = crypto.randomUUID();
+    await db.prepare("insert into files (id, owner_id, name, content_type, size, sha256, r2_key, created_at) values (?, ?, ?, 'text/plain', 1, '', ?, ?)")
+      .bind(fileId, ownerId, `bench-${document}.txt`, `files/${ownerId}/${fileId}`, now).run();
+    await db.prepare("insert into ai_documents (id, owner_id, file_id, status, chunk_count, created_at, updated_at) values (?, ?, ?, 'ready', 1000, ?, ?)")
+      .bind(documentId, ownerId, fileId, now, now).run();
+    const statements = [];
+    for (let chunk = 0; chunk < 1000; chunk++) {
+      const topic = TOPICS[(document * 1000 + chunk) % TOPICS.length];
+      const text = `Section ${chunk} of handbook ${document} about ${topic}: employees submit ${topic} requests through the portal, reference ${document * 1000 + chunk}, and managers approve them within ${1 + (chunk % 9)} days.`;
+      statements.push(db.prepare("insert into ai_chunks (id, document_id, owner_id, chunk, text, embedding) values (?, ?, ?, ?, ?, ?)").bind(`${documentId}:${chunk}`, documentId, ownerId, chunk, text, quantize(embedText(text))));
+    }
+    for (let start = 0; start < statements.length; start += 200) await db.batch(statements.slice(start, start + 200));
+  }
+  return signedIn;
+}
+
 export const scenarios = [
   // The baseline: no dependency, no body parsing; shows the runtime's ceiling on this machine.
   { name: "GET /health", path: "/health" },
@@ -82,4 +143,27 @@ export const scenarios = [
   // A permission-checked read: JWT verification, one D1 read for session + roles + permissions,
   // the per-user rate limiter, then the profile (one more D1 read).
   { name: "GET /api/v1/users/me", path: "/api/v1/users/me", setup: signIn },
+  // AI gateway (docs/ai.md). The screening endpoint is the same pipeline (auth, limiter, JSON body)
+  // with screening and no model: the reference the chat's gateway overhead is measured against.
+  { name: "POST /api/v1/ai/screen (1 KB)", method: "POST", path: "/api/v1/ai/screen", headers: { "Content-Type": "application/json" }, body: { text: prose(1024) }, setup: signInForAi },
+  { name: "POST /api/v1/ai/screen (32 KB)", method: "POST", path: "/api/v1/ai/screen", headers: { "Content-Type": "application/json" }, body: { text: prose(31_000) }, setup: signInForAi },
+  // The whole gateway on the offline provider: model choice, screening, AI rate limit with risk
+  // score, policy read, budget reserve and settle (two Quota objects), usage row after the response.
+  {
+    name: "POST /api/v1/ai/chat (local, non-streamed)",
+    method: "POST",
+    path: "/api/v1/ai/chat",
+    headers: { "Content-Type": "application/json" },
+    body: { messages: [{ role: "user", content: prose(1024) }], max_tokens: 64 },
+    setup: signInForAi,
+  },
+  // Hybrid search (vector scan + FTS5, fused) over 10,000 passages of one owner in the D1 store.
+  {
+    name: "POST /api/v1/ai/search (10,000 chunks, local store)",
+    method: "POST",
+    path: "/api/v1/ai/search",
+    headers: { "Content-Type": "application/json" },
+    body: { query: "how long do managers take to approve payroll requests?", limit: 10 },
+    setup: seedChunks,
+  },
 ];

@@ -165,6 +165,14 @@ async function start({ scratch, vars, port, outdir, dispose, setMiniflare }) {
       routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: config.assets.run_worker_first === true },
       assetConfig: { compatibility_date: config.compatibility_date, compatibility_flags: config.compatibility_flags },
     },
+    // Queues (the AI document ingestion and its dead-letter queue), as wrangler.toml declares them.
+    queueProducers: Object.fromEntries((config.queues?.producers ?? []).map((producer) => [producer.binding, { queueName: producer.queue }])),
+    queueConsumers: Object.fromEntries(
+      (config.queues?.consumers ?? []).map((consumer) => [
+        consumer.queue,
+        { maxBatchSize: consumer.max_batch_size, maxBatchTimeout: consumer.max_batch_timeout, maxRetries: consumer.max_retries, deadLetterQueue: consumer.dead_letter_queue },
+      ]),
+    ),
     d1Persist: path.join(persist, "d1"),
     r2Persist: path.join(persist, "r2"),
     durableObjectsPersist: path.join(persist, "do"),

@@ -2,15 +2,17 @@ import { z } from "@hono/zod-openapi";
 
 const Count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const Usd = z.number().min(0).max(1e12);
+/** Nullable integers get their format here: the document builder fills it in only for plain integers. */
+const NullableCount = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).openapi({ format: "int64" }).nullable();
 
 const ModelUsageSchema = z.object({ model: z.string().max(128), requests: Count, input_tokens: Count, output_tokens: Count, cost_usd: Usd });
 
 const BudgetSchema = z.object({
-  limit: Count.nullable().openapi({ description: "null: unlimited" }),
+  limit: NullableCount.openapi({ description: "null: unlimited" }),
   used: Count,
   reserved: Count.openapi({ description: "Held by calls in progress" }),
-  remaining: Count.nullable(),
-  resets_in_seconds: Count.nullable(),
+  remaining: NullableCount,
+  resets_in_seconds: NullableCount,
 });
 
 export const MyUsageSchema = z

@@ -26,6 +26,7 @@ const AiDailyTokenLimitSchema = z
   .int()
   .min(0)
   .max(1_000_000_000_000)
+  .openapi({ format: "int64" })
   .nullable()
   .openapi({ description: "AI tokens per UTC day (null: unlimited, 0: no AI); setting it needs ai:manage", example: 100000 });
 const AiMonthlyCostLimitSchema = z

@@ -81,6 +81,8 @@ function decodeBase64Runs(text: string): string[] {
   return out;
 }
 
+const DECODE_CUE = /rot-?13|revers|backward|decod|decipher|unscramble|right to left|à l'envers|al rev[ée]s|rückwärts|umgekehrt|al contrario|de trás para|achterstevoren|od końca|наоборот|задом|задом наперёд|倒着|反过来|逆から|逆順|거꾸로|ters(ten)? oku|tersine/;
+
 const rot13 = (text: string) => text.replace(/[a-z]/g, (c) => String.fromCharCode(((c.charCodeAt(0) - 97 + 13) % 26) + 97));
 
 /** Bytes written out as hex, \u escapes, %XX, binary or decimal groups, and Unicode tag characters, decoded. */
@@ -126,8 +128,9 @@ export function textViews(input: string): TextViews {
   const leetText = /\p{L}[013457@$!|]\p{L}|[013457@$]\p{L}{2}/u.test(despaced) ? despaced.replace(/(?<=\p{L})[013457@$!|]|[013457@$!|](?=\p{L})/gu, (c) => LEET[c] ?? c) : despaced;
   const base64 = [...decodeBase64Runs(visible), ...decodeByteForms(nfkc)].map((text) => collapse(text.normalize("NFKC").toLowerCase()));
   const short = plain.length <= 4096;
-  const reversed = short ? [...plain].reverse().join("") : "";
-  const decoded = [...new Set([folded, despaced, leetText, ...base64, ...(short ? [rot13(plain), reversed] : [])])].filter((view) => view && view !== plain);
+  // ROT13 and reversed text only when the text asks for decoding: they double the work otherwise.
+  const puzzle = short && DECODE_CUE.test(plain);
+  const decoded = [...new Set([folded, despaced, leetText, ...base64, ...(puzzle ? [rot13(plain), [...plain].reverse().join("")] : [])])].filter((view) => view && view !== plain);
   return {
     plain,
     decoded,

@@ -37,7 +37,7 @@ const REVEAL = String.raw`(?:reveal|show|print|display|output|repeat|recite|dump
 const HIDDEN = String.raw`(?:system|initial|original|hidden|secret|internal|developer|pre-?prompt|above|previous|first|starting|confidential|base|full|entire|exact|complete)`;
 const PROMPT = String.raw`(?:prompts?|instructions?|messages?|rules?|guidelines?|configuration|directives?|context|preamble|setup)`;
 
-export const features: Feature[] = [
+const rawFeatures: Feature[] = [
   // ── instruction override ──
   f("instruction_override", 0.85, new RegExp(String.raw`\b${OVERRIDE_VERB}\b[^.!?\n]{0,40}\b${SCOPE}\b[^.!?\n]{0,30}\b${RULES}\b`), SOFTWARE),
   f("instruction_override", 0.8, /\b(ignore|disregard|forget)\s+(everything|all( of)? that|whatever)\b[^.\n]{0,40}\b(said|told|above|before|prior|earlier|previously)/),
@@ -151,3 +151,6 @@ export const features: Feature[] = [
  * quoted match in a text that talks about injection is discounted, not ignored.
  */
 export const DISCUSSION = /\b(security (awareness )?training|awareness training|lesson|teach(er|ing)?|students?|attackers? (use|try|might)|how attackers|blindly trust|doesn't follow instructions|don't follow instructions|instructions inside (the )?(documents?|content|pages?)|sicherheitsschulung|blind vertrauen|sensibilisation|formation (à la )?sécurité|capacitación|formazione sulla sicurezza|prompt injection|injection attacks?|jailbreak(s|ing)? (work|attempts?|attacks?|prompts?)|red[- ]team|(detect|prevent|defend|mitigate|protect|guard|filter|classify|block)\w* (against )?(this|these|such|prompt|injection|attacks?|jailbreaks?)|security (research|training|awareness|team|review)|example of (a|an) (attack|injection|jailbreak)|is (this|that) (a|an) (attack|injection|jailbreak)|how (do|does|can|would|could) (attackers?|people|someone|hackers?)|what (is|are) (a |an )?(prompt injection|jailbreak)|paper|research|classifier|dataset|benchmark|owasp|llm01)\b|(injection de prompt|prompt-injection|inyección de prompt|iniezione di prompt|injeção de prompt|инъекци|提示注入|プロンプトインジェクション|프롬프트 인젝션)/;
+
+/** The features as written: their keywords start and end with ASCII letters, where \\b is right and fast. */
+export const features: Feature[] = rawFeatures;

@@ -28,8 +28,6 @@ const JOINED = [
   /(ignor|disregard|forget|vergiss|ignorier|oublie|olvida|ignora|dimentica|zignoruj|игнорир|забудь)[a-zа-я]{0,40}(instruc|rules|guideline|regeln|anweisung|consigne|règle|regla|istruzion|instrukc|инструкц|правил)/,
   /(reveal|show|print|output|repeat|zeig|gibdie|affiche|montre|muestra|mostra|pokaż|покажи|выведи)[a-zа-я]{0,20}(systemprompt|systemmessage|hiddenprompt|hiddeninstruction|secretkey|geheim|systemowy|системн)/,
 ];
-/** The same join over the text as written: a phrase already readable there is not hidden. */
-const joinedPlain = (text: string) => text.replace(/[\s._\-*'"“”,]+/g, "");
 
 /** Whether the span at `index` sits inside quotation marks on its line. */
 function quoted(text: string, index: number, length: number): boolean {
@@ -86,9 +84,13 @@ function scoreWindow(text: string, weights: Map<Category, number>): boolean {
       hiddenMatch = Math.max(hiddenMatch, weight);
     }
   }
-  if (views.joined && JOINED.some((pattern) => pattern.test(views.joined)) && !JOINED.some((pattern) => pattern.test(joinedPlain(views.plain)))) {
-    note("instruction_override", 0.7);
-    hiddenMatch = Math.max(hiddenMatch, 0.7);
+  // A key phrase readable only once every separator is gone, whose verb the text never spells out.
+  for (const pattern of views.joined ? JOINED : []) {
+    const match = pattern.exec(views.joined);
+    if (match && !views.plain.includes(match[1]!)) {
+      note("instruction_override", 0.7);
+      hiddenMatch = Math.max(hiddenMatch, 0.7);
+    }
   }
   const { invisible, mixedScriptWords, base64, spaced, leet } = views.signals;
   const anyEvidence = weights.size > 0;

@@ -145,15 +145,14 @@ export const scenarios = [
   { name: "GET /api/v1/users/me", path: "/api/v1/users/me", setup: signIn },
   // AI gateway (docs/ai.md). The screening endpoint is the same pipeline (auth, limiter, JSON body)
   // with screening and no model: the reference the chat's gateway overhead is measured against.
-  { name: "POST /api/v1/ai/screen (1 KB)", method: "POST", path: "/api/v1/ai/screen", headers: { "Content-Type": "application/json" }, body: { text: prose(1024) }, setup: signInForAi },
-  { name: "POST /api/v1/ai/screen (32 KB)", method: "POST", path: "/api/v1/ai/screen", headers: { "Content-Type": "application/json" }, body: { text: prose(31_000) }, setup: signInForAi },
+  { name: "POST /api/v1/ai/screen (1 KB)", method: "POST", path: "/api/v1/ai/screen", body: { text: prose(1024) }, setup: signInForAi },
+  { name: "POST /api/v1/ai/screen (32 KB)", method: "POST", path: "/api/v1/ai/screen", body: { text: prose(31_000) }, setup: signInForAi },
   // The whole gateway on the offline provider: model choice, screening, AI rate limit with risk
   // score, policy read, budget reserve and settle (two Quota objects), usage row after the response.
   {
     name: "POST /api/v1/ai/chat (local, non-streamed)",
     method: "POST",
     path: "/api/v1/ai/chat",
-    headers: { "Content-Type": "application/json" },
     body: { messages: [{ role: "user", content: prose(1024) }], max_tokens: 64 },
     setup: signInForAi,
   },
@@ -162,7 +161,6 @@ export const scenarios = [
     name: "POST /api/v1/ai/search (10,000 chunks, local store)",
     method: "POST",
     path: "/api/v1/ai/search",
-    headers: { "Content-Type": "application/json" },
     body: { query: "how long do managers take to approve payroll requests?", limit: 10 },
     setup: seedChunks,
   },

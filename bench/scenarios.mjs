@@ -9,6 +9,7 @@
 //   headers       request headers (optional)
 //   body          request body, a string or an object sent as JSON (optional)
 //   expectStatus  the status every response should have (default 200); others count as unexpected
+//   connections   concurrent connections for this scenario (default BENCH_CONNECTIONS)
 //   setup         optional async ({ url, vars, mf, request }) => ({ headers?, body?, path? }), run once
 //                 before the warm-up: sign in and return a bearer header, create a resource, ...
 //                 `request(path, init)` is fetch against the server; `vars` are the worker's
@@ -39,17 +40,28 @@ export const serverVars = {
   // One signed-in user drives thousands of requests per second: the per-user limiter still runs
   // (its cost is measured) but with a ceiling the benchmark cannot reach.
   // Same for the per-IP limit of anonymous /api traffic: every request is checked, none refused.
-  RATE_LIMIT_OVERRIDES: JSON.stringify({ api_user: { limit: 1_000_000_000, window: 60 }, api_anonymous: { limit: 1_000_000_000, window: 60 }, ai_user: { limit: 1_000_000_000, window: 60 } }),
+  // The login scenarios fail or succeed thousands of times from one IP and one address: their
+  // limiters run on every attempt but never refuse.
+  RATE_LIMIT_OVERRIDES: JSON.stringify({
+    api_user: { limit: 1_000_000_000, window: 60 },
+    api_anonymous: { limit: 1_000_000_000, window: 60 },
+    login_ip: { limit: 1_000_000_000, window: 60 },
+    login_account: { limit: 1_000_000_000, window: 60 },
+    ai_user: { limit: 1_000_000_000, window: 60 },
+  }),
 };
 
 /**
  * Registers a fresh account, verifies it through the dev mailbox (MAIL_TRANSPORT=capture) and
  * logs in; returns the bearer header. Login costs one production-strength argon2id hash, once.
  */
-async function signIn({ request }) {
-  const email = `bench-${Date.now()}@example.com`;
-  const password = "bench password that is long enough 42";
-  const json = (body) => ({ method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+const json = (body) => ({ method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+const BENCH_PASSWORD = "bench password that is long enough 42";
+
+/** Registers and verifies a fresh account through the dev mailbox; returns its email and password. */
+async function createAccount({ request }) {
+  const email = `bench-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`;
+  const password = BENCH_PASSWORD;
   const registered = await request("/api/v1/auth/register", json({ email, password, first_name: "Bench", last_name: "User" }));
   if (registered.status !== 202) throw new Error(`register answered ${registered.status}`);
   let token;
@@ -61,6 +73,11 @@ async function signIn({ request }) {
   if (!token) throw new Error("no verification mail in the dev mailbox");
   const verified = await request("/api/v1/auth/verify-email", json({ token }));
   if (verified.status !== 204) throw new Error(`verify-email answered ${verified.status}`);
+  return { email, password };
+}
+
+async function signIn({ request }) {
+  const { email, password } = await createAccount({ request });
   const login = await request("/api/v1/auth/login", json({ email, password }));
   if (login.status !== 200) throw new Error(`login answered ${login.status}`);
   const { access_token } = await login.json();
@@ -163,5 +180,23 @@ export const scenarios = [
     path: "/api/v1/ai/search",
     body: { query: "how long do managers take to approve payroll requests?", limit: 10 },
     setup: seedChunks,
+  },
+  // A login is one argon2id at the production parameters plus the session writes. 8 connections:
+  // hashing is CPU-bound, so more connections only queue; compare with "raw argon2id hash".
+  {
+    name: "POST /api/v1/auth/login (8 connections)",
+    method: "POST",
+    path: "/api/v1/auth/login",
+    connections: 8,
+    setup: async ({ request }) => ({ body: await createAccount({ request }) }),
+  },
+  // The same with an address that has no account: the dummy hash must cost what a real one does.
+  {
+    name: "POST /api/v1/auth/login, unknown email (8 connections)",
+    method: "POST",
+    path: "/api/v1/auth/login",
+    connections: 8,
+    expectStatus: 401,
+    body: { email: "nobody-here@example.com", password: BENCH_PASSWORD },
   },
 ];

@@ -65,7 +65,7 @@ async function runScenario(server, scenario) {
     method: scenario.method ?? "GET",
     headers,
     body: body === undefined || typeof body === "string" ? body : JSON.stringify(body),
-    connections: settings.connections,
+    connections: scenario.connections ?? settings.connections,
   };
   const expectStatus = scenario.expectStatus ?? 200;
 
@@ -77,6 +77,7 @@ async function runScenario(server, scenario) {
     name: scenario.name,
     method: options.method,
     path: prepared.path ?? scenario.path,
+    connections: options.connections,
     expect_status: expectStatus,
     requests: result.requests.total,
     duration_s: round(result.duration, 3),

@@ -146,6 +146,8 @@ async function start({ scratch, vars, port, outdir, dispose, setMiniflare }) {
     scriptPath: bundle.entry,
     // Module names are relative to this root; the bundle lives outside the working directory.
     modulesRoot: path.dirname(bundle.entry),
+    // wrangler writes the argon2 .wasm beside index.js; workerd loads it precompiled, as in production.
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
     compatibilityDate: config.compatibility_date,
     compatibilityFlags: config.compatibility_flags,
     bindings,

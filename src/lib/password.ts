@@ -1,19 +1,20 @@
 /**
- * Password hashing: argon2id (RFC 9106) from @noble/hashes, stored as a PHC string.
+ * Password hashing: argon2id (RFC 9106), computed by the reference C code in WebAssembly
+ * (src/lib/argon2id.ts), stored as a PHC string.
  *
  * Format written and accepted (and nothing else):
  * `$argon2id$v=19$m=<KiB>,t=<iterations>,p=<lanes>$<salt>$<hash>`, salt and hash in standard
  * base64 without padding, as argon2's reference implementation, argon2-cffi and libsodium write it,
  * so hashes migrated from those libraries verify here.
  */
-import { argon2idAsync } from "@noble/hashes/argon2.js";
+import { argon2id } from "./argon2id";
 
 export interface Argon2Params {
   /** Memory cost in KiB (argon2's `m`). */
   memoryKib: number;
   /** Passes over memory (argon2's `t`). */
   iterations: number;
-  /** Lanes (argon2's `p`). JavaScript has one thread, so lanes add work, not speed. */
+  /** Lanes (argon2's `p`). The WebAssembly build has one thread, so lanes add work, not speed. */
   parallelism: number;
 }
 
@@ -29,7 +30,7 @@ const ARGON2_VERSION = 0x13;
 
 /**
  * Bounds for parameters read from storage. A stored hash is data, not code: anything outside
- * these is treated as corrupt rather than computed (1 GiB is also noble's memory ceiling).
+ * these is treated as corrupt rather than computed.
  */
 const STORED_LIMITS = {
   memoryKib: 1_048_576,
@@ -83,18 +84,11 @@ function assertParams(params: Argon2Params): void {
 }
 
 /**
- * The async variant yields to the event loop every 10 ms of work by `Date.now()`. Production
- * Workers freeze that clock during computation, so there it runs in one piece at the same CPU
- * cost (measured: docs/passwords.md); elsewhere (local workerd, Node) it lets other requests in.
+ * Runs in one piece (tens of milliseconds at the defaults, docs/passwords.md). Kept async so
+ * callers do not depend on where the work happens.
  */
 async function derive(password: string, salt: Uint8Array, params: Argon2Params, length: number): Promise<Uint8Array> {
-  return argon2idAsync(passwordBytes(password), salt, {
-    m: params.memoryKib,
-    t: params.iterations,
-    p: params.parallelism,
-    version: ARGON2_VERSION,
-    dkLen: length,
-  });
+  return argon2id(passwordBytes(password), salt, params, length);
 }
 
 function formatPhc(params: Argon2Params, salt: Uint8Array, hash: Uint8Array): string {

@@ -3,7 +3,7 @@ import type { Quota } from "./durable-objects/quota";
 import type { RateLimiter } from "./durable-objects/rate-limiter";
 import type { Logger } from "./lib/logger";
 import { rateLimitOverrideProblems } from "./lib/rate-limit/policies";
-import type { Principal } from "./middleware/auth";
+import type { Principal } from "./lib/principal";
 import { aiConfigProblems, aiConfigShape } from "./modules/ai/ai.config";
 import type { DocumentJob } from "./modules/ai/ai.queue";
 import type { AiBinding } from "./modules/ai/providers/workers-ai";
@@ -262,6 +262,8 @@ export interface Variables {
   userId?: string;
   /** The verified caller: user, session, current roles and permissions. */
   principal?: Principal;
+  /** The D1 session (read replication) the principal was read through; its bookmark is answered. */
+  readSession?: D1DatabaseSession;
   /** Machine code of the error answered, for the request log line. */
   errorCode?: string;
   /** Extra fields for the request's single log line (error details and stack, failed checks). */

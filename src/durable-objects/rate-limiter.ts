@@ -15,6 +15,11 @@ export interface LimitRequest {
    * to the policy name, for objects that serve one key.
    */
   bucket?: string;
+  /**
+   * A lease (approximate policies, src/lib/rate-limit/lease.ts): when admitted, count and grant
+   * up to this many units (at least `cost`), for the isolate to hand out without calling again.
+   */
+  upTo?: number;
 }
 
 /** The state of one policy after a call, everything the RateLimit fields need. */
@@ -32,6 +37,10 @@ export interface LimitState {
   retryAfter: number;
   /** When the units were counted (ms), to refund exactly them; null when nothing was counted. */
   countedAt: number | null;
+  /** With `upTo`: the units counted for this call, `cost` included. */
+  granted?: number;
+  /** Set by the worker for approximate policies: `remaining` is unknown, the RateLimit field omits it. */
+  approximate?: boolean;
 }
 
 export interface LimitDecision {
@@ -56,15 +65,32 @@ interface HitRow extends Record<string, SqlStorageValue> {
   units: number;
 }
 
+/** Rows per window: units are counted in slots of 1/60 of the window. */
+const SLOTS_PER_WINDOW = 60;
+
 /**
- * A sliding-window log per bucket: per policy for one partition key (a hashed IP, user id or
+ * The slot a unit counted at `now` is stored in, named by the slot's END. A unit therefore leaves
+ * the window at most one slot (1/60 of the window) after it really would: late, never early, so
+ * the limit is never exceeded, and a bucket holds at most 61 rows whatever the traffic.
+ */
+function slotOf(now: number, windowSeconds: number): number {
+  const slotMs = Math.max(1, Math.ceil((windowSeconds * 1000) / SLOTS_PER_WINDOW));
+  return Math.ceil(now / slotMs) * slotMs;
+}
+
+/**
+ * A sliding window per bucket: per policy for one partition key (a hashed IP, user id or
  * session), or per policy and hashed email for the shared email shards (see src/lib/rate-limit/keys.ts).
- * Exact: a request is admitted only if the units counted in the last `window` seconds plus its
- * cost stay within `limit`. Every method reads and writes SQLite synchronously without awaiting,
- * so the object's single thread makes each call atomic: concurrency can never overshoot.
+ * Never over the limit: a request is admitted only if the units counted in the last `window`
+ * seconds plus its cost stay within `limit`, where a unit counts until its slot's end plus the
+ * window (at most 1/60 of the window longer than an exact log). Every method reads and writes
+ * SQLite synchronously without awaiting, so the object's single thread makes each call atomic:
+ * concurrency can never overshoot.
  *
- * Storage is bounded: a policy keeps at most `limit` rows (one per millisecond with hits), expired
- * rows are pruned on every call, and an alarm wipes the object once all its rows have expired.
+ * Storage and work per call are O(1) in the traffic: a bucket keeps at most 61 rows (one per
+ * slot with hits; a log with one row per millisecond grew with the request rate and slowed every
+ * call), expired rows are pruned on every call, and an alarm wipes the object once all its rows
+ * have expired.
  */
 export class RateLimiter extends DurableObject<Bindings> {
   private schemaReady = false;
@@ -94,9 +120,13 @@ export class RateLimiter extends DurableObject<Bindings> {
     const evaluated = requests.map((request) => this.evaluate(request, now));
     const allowed = evaluated.every((state) => state.allowed);
     if (!allowed) return { allowed, states: evaluated };
-    const states = requests.map((request) => {
-      this.count(request, now);
-      return this.evaluate({ ...request, cost: 0 }, now, now);
+    const states = requests.map((request, index) => {
+      const before = evaluated[index] as LimitState;
+      // A lease takes what is left, up to what was asked, never less than the request's own cost.
+      const granted = request.upTo === undefined ? request.cost : Math.max(request.cost, Math.min(request.upTo, before.remaining));
+      const countedAt = this.count({ ...request, cost: granted }, now);
+      const state = this.evaluate({ ...request, cost: 0 }, now, countedAt);
+      return request.upTo === undefined ? state : { ...state, granted };
     });
     this.scheduleExpiry(now + Math.max(...requests.map((request) => request.window)) * 1000);
     return { allowed, states };
@@ -162,16 +192,19 @@ export class RateLimiter extends DurableObject<Bindings> {
     this.schemaReady = true;
   }
 
-  private count(request: LimitRequest, now: number): void {
-    if (request.cost <= 0) return;
+  /** Counts the request's units in the current slot; returns the slot (what a refund names). */
+  private count(request: LimitRequest, now: number): number {
+    const at = slotOf(now, request.window);
+    if (request.cost <= 0) return at;
     this.ctx.storage.sql.exec(
       `insert into hits (policy, at, units, expires_at) values (?, ?, ?, ?)
        on conflict (policy, at) do update set units = units + excluded.units, expires_at = excluded.expires_at`,
       bucketOf(request),
-      now,
+      at,
       request.cost,
-      now + request.window * 1000,
+      at + request.window * 1000,
     );
+    return at;
   }
 
   private evaluate(request: LimitRequest, now: number, countedAt: number | null = null): LimitState {

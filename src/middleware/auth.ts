@@ -3,49 +3,17 @@ import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
 import { InvalidTokenError, verifyAccessToken, type AccessTokenClaims } from "../lib/jwt";
 import type { Permission } from "../lib/permissions";
+import { type Principal, loadSessionPrincipal } from "../lib/principal";
 import { ProblemError } from "../lib/problem";
+import { readReplicaSession, writeBookmark } from "./read-session";
 
-/** The verified caller, loaded fresh from D1 on every request. */
-export interface Principal {
-  userId: string;
-  sessionId: string;
-  tokenId: string;
-  email: string;
-  roles: string[];
-  permissions: Set<string>;
-}
+export type { Principal } from "../lib/principal";
 
 const WWW_AUTHENTICATE = 'Bearer error="invalid_token"';
 
 function unauthorized(detail: string): ProblemError {
   return new ProblemError("unauthorized", { detail, headers: { "WWW-Authenticate": WWW_AUTHENTICATE } });
 }
-
-interface PrincipalRow {
-  user_id: string;
-  email: string;
-  is_active: number;
-  ended_at: number | null;
-  expires_at: number;
-  roles: string;
-  permissions: string;
-}
-
-/*
- * One indexed read answers everything the request path needs: the session is live (not ended,
- * not past its absolute lifetime), the user still exists and is active, and the user's current
- * roles and permissions. Ending a session, disabling a user or removing a role therefore takes
- * effect on the very next request, not when the access token expires.
- */
-const PRINCIPAL_SQL = `
-select u.id as user_id, u.email, u.is_active, s.ended_at, s.expires_at,
-  (select json_group_array(r.name) from user_roles ur join roles r on r.id = ur.role_id where ur.user_id = u.id) as roles,
-  (select json_group_array(distinct p.name) from user_roles ur
-     join role_permissions rp on rp.role_id = ur.role_id
-     join permissions p on p.id = rp.permission_id
-   where ur.user_id = u.id) as permissions
-from sessions s join users u on u.id = s.user_id
-where s.id = ?1 and s.user_id = ?2`;
 
 type BearerResult = { ok: true; claims: AccessTokenClaims } | { ok: false; reason: string };
 
@@ -82,19 +50,8 @@ async function authenticate(c: Context<AppEnv>): Promise<Principal> {
     c.get("logger").info("access token rejected", { reason: bearer.reason });
     throw unauthorized(bearer.reason === "missing" || bearer.reason === "not a bearer token" ? "A valid bearer access token is required." : "The access token is invalid or expired.");
   }
-  const claims = bearer.claims;
-  const row = await c.env.DB.prepare(PRINCIPAL_SQL).bind(claims.sid, claims.sub).first<PrincipalRow>();
-  if (!row || row.ended_at !== null || row.expires_at <= Date.now() || row.is_active !== 1) {
-    throw unauthorized("The session has ended or the account is unavailable.");
-  }
-  const principal: Principal = {
-    userId: row.user_id,
-    sessionId: claims.sid,
-    tokenId: claims.jti,
-    email: row.email,
-    roles: (JSON.parse(row.roles) as string[]).sort(),
-    permissions: new Set(JSON.parse(row.permissions) as string[]),
-  };
+  const principal = await loadSessionPrincipal(readReplicaSession(c), bearer.claims);
+  if (!principal) throw unauthorized("The session has ended or the account is unavailable.");
   c.set("principal", principal);
   c.set("userId", principal.userId);
   return principal;
@@ -122,6 +79,7 @@ function authorize(permissions: readonly Permission[], mode: "all" | "any"): Mid
       });
     }
     await next();
+    await writeBookmark(c);
   });
 }
 

@@ -7,8 +7,11 @@ function freshLimiter(): DurableObjectStub<RateLimiter> {
   return env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(`unit-${crypto.randomUUID()}`));
 }
 
-/** A whole second, ten days ahead: alarms scheduled from it never fire by themselves during a test. */
-const T0 = Math.floor(Date.now() / 1000) * 1000 + 10 * 86_400_000;
+/**
+ * A whole hour, ten days ahead: alarms scheduled from it never fire by themselves during a test,
+ * and it starts a slot of every window (units are counted in slots of 1/60 of the window).
+ */
+const T0 = Math.floor(Date.now() / 3_600_000) * 3_600_000 + 10 * 86_400_000;
 const login: LimitRequest = { policy: "login", limit: 5, window: 900, cost: 1 };
 
 /** runInDurableObject typed for this class (its env type is the worker's Bindings, not the test Env). */
@@ -36,18 +39,19 @@ function rowCount(state: DurableObjectState): number {
   return state.storage.sql.exec<{ n: number }>("select count(*) as n from hits").one().n;
 }
 
-describe("RateLimiter (sliding-window log)", () => {
+describe("RateLimiter (sliding window in slots of 1/60 of the window)", () => {
   it("admits exactly `limit` requests in a window and reports remaining, reset and retry", async () => {
     await controlled(freshLimiter(), (_, at) => {
       for (let i = 1; i <= 5; i++) {
         const decision = at(T0 + i * 1000).check([login]);
         expect(decision.allowed).toBe(true);
-        expect(decision.states[0]).toMatchObject({ remaining: 5 - i, reset: 900 - (i - 1), countedAt: T0 + i * 1000 });
+        // A 900 s window counts in 15 s slots named by their end: every unit here is in T0+15s.
+        expect(decision.states[0]).toMatchObject({ remaining: 5 - i, reset: 915 - i, countedAt: T0 + 15_000 });
       }
       const denied = at(T0 + 10_000).check([login]);
       expect(denied.allowed).toBe(false);
-      // The first unit (counted at T0+1s) leaves the window at T0+901s: 891 s from T0+10s.
-      expect(denied.states[0]).toMatchObject({ allowed: false, remaining: 0, reset: 891, retryAfter: 891, countedAt: null });
+      // The slot leaves the window at T0+915s (never before its units would): 905 s from T0+10s.
+      expect(denied.states[0]).toMatchObject({ allowed: false, remaining: 0, reset: 905, retryAfter: 905, countedAt: null });
     });
   });
 
@@ -109,10 +113,31 @@ describe("RateLimiter (sliding-window log)", () => {
       const first = at(T0).check([login]);
       at(T0 + 5).check([login]);
       const [refunded] = at(T0 + 10).refund([{ ...login, countedAt: first.states[0]!.countedAt! }]);
-      expect(refunded).toMatchObject({ remaining: 4, reset: 900 });
+      // What is left was counted at T0+5ms, in the slot ending at T0+15s.
+      expect(refunded).toMatchObject({ remaining: 4, reset: 915 });
       // Refunding again finds nothing left to take back.
       expect(at(T0 + 10).refund([{ ...login, countedAt: T0 }])[0]?.remaining).toBe(4);
       expect(at(T0 + 20).reset([login])[0]).toMatchObject({ remaining: 5, reset: null });
+    });
+  });
+
+  it("keeps at most one row per slot, whatever the traffic", async () => {
+    await controlled(freshLimiter(), (_, at, state) => {
+      const policy = { policy: "busy", limit: 1_000_000, window: 60, cost: 1 };
+      // 3,000 requests spread over one window: a log would hold 3,000 rows.
+      for (let i = 0; i < 3_000; i++) expect(at(T0 + i * 20).check([policy]).allowed).toBe(true);
+      expect(rowCount(state)).toBeLessThanOrEqual(61);
+      expect(at(T0 + 59_980).peek([policy])[0]?.remaining).toBe(1_000_000 - 3_000);
+    });
+  });
+
+  it("grants a lease: up to `upTo` units at once, never beyond the limit", async () => {
+    await controlled(freshLimiter(), (_, at) => {
+      const policy = { policy: "leased", limit: 25, window: 60, cost: 1, upTo: 10 };
+      expect(at(T0).check([policy]).states[0]).toMatchObject({ allowed: true, granted: 10, remaining: 15 });
+      expect(at(T0).check([policy]).states[0]).toMatchObject({ granted: 10, remaining: 5 });
+      expect(at(T0).check([policy]).states[0]).toMatchObject({ granted: 5, remaining: 0 });
+      expect(at(T0).check([policy]).states[0]).toMatchObject({ allowed: false, retryAfter: 60 });
     });
   });
 
@@ -169,7 +194,8 @@ describe("RateLimiter (sliding-window log)", () => {
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     await inside(stub, async (limiter, state) => {
       expect(state.storage.sql.exec<{ policy: string }>("select policy from hits").toArray().map((row) => row.policy)).toEqual(["long"]);
-      expect(await state.storage.getAlarm()).toBe(T0 + 30_000 + 3_600_000);
+      // Counted at T0+30s in the 60 s slot ending at T0+60s.
+      expect(await state.storage.getAlarm()).toBe(T0 + 60_000 + 3_600_000);
       expect(limiter.peek([{ policy: "long", limit: 5, window: 3600, cost: 1 }])[0]?.remaining).toBe(4);
     });
   });

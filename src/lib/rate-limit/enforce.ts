@@ -5,6 +5,7 @@ import { describeError } from "../logger";
 import { ProblemError, QUOTA_EXCEEDED_TYPE } from "../problem";
 import { rateLimitField, rateLimitHeaders, rateLimitPolicyField } from "./headers";
 import { emailShardName, emailShardOf, EMAIL_SHARDS, ipBucket, partitionName } from "./keys";
+import { abandonLeaseRequest, leaseRequestSize, returnToLease, storeLease, takeFromLease } from "./lease";
 import { type PolicyName, type ResolvedPolicy, resolvePolicies } from "./policies";
 
 /** One policy to apply, keyed by a raw value (IP, user id, normalized email, session id, ...). */
@@ -36,7 +37,7 @@ const appliedStates = new WeakMap<object, Map<string, LimitState>>();
 
 interface Partition {
   name: string;
-  checks: Array<{ policy: ResolvedPolicy; request: LimitRequest }>;
+  checks: Array<{ policy: ResolvedPolicy; request: LimitRequest; key: string }>;
 }
 
 interface PartitionResult {
@@ -70,7 +71,12 @@ async function partitionChecks(policies: Record<PolicyName, ResolvedPolicy>, che
     const existing = partition.checks.find((entry) => entry.policy.name === policy.name && entry.request.bucket === bucket);
     // The same policy twice for one key is one check with the summed cost, or it could overshoot.
     if (existing) existing.request.cost += cost;
-    else partition.checks.push({ policy, request: { policy: policy.name, limit: policy.limit, window: policy.window, cost, ...(bucket ? { bucket } : {}) } });
+    else {
+      const request: LimitRequest = { policy: policy.name, limit: policy.limit, window: policy.window, cost, ...(bucket ? { bucket } : {}) };
+      const upTo = policy.approximate ? leaseRequestSize(policy, check.key) : undefined;
+      if (upTo !== undefined) request.upTo = upTo;
+      partition.checks.push({ policy, request, key: check.key });
+    }
   }
   return [...byName.values()];
 }
@@ -128,7 +134,8 @@ async function refundAll(c: Context<AppEnv>, results: PartitionResult[]): Promis
       if (!decision?.allowed) return;
       const refunds = decision.states.flatMap((state) => {
         const request = partition.checks.find((check) => check.request.policy === state.policy)?.request;
-        return request && state.countedAt !== null ? [{ ...request, countedAt: state.countedAt }] : [];
+        // A lease counted everything it granted: all of it goes back.
+        return request && state.countedAt !== null ? [{ ...request, cost: state.granted ?? request.cost, countedAt: state.countedAt }] : [];
       });
       if (refunds.length === 0) return;
       try {
@@ -168,7 +175,34 @@ function rejection(violated: LimitState[], all: LimitState[]): ProblemError {
 export async function enforceRateLimits(c: Context<AppEnv>, checks: readonly RateLimitCheck[]): Promise<AppliedRateLimits> {
   const policies = resolvePolicies(c.get("config"));
   if (checks.some((check) => policies[check.policy].key === "email")) warmEmailShards(c);
-  const partitions = await partitionChecks(policies, checks);
+
+  // Approximate policies answer from the isolate's lease when they can (no call at all).
+  const fromLease: Array<{ policy: ResolvedPolicy; key: string; cost: number }> = [];
+  const leaseStates: LimitState[] = [];
+  const leaseRefusals: LimitState[] = [];
+  const remote: RateLimitCheck[] = [];
+  for (const check of checks) {
+    const policy = policies[check.policy];
+    const cost = check.cost ?? 1;
+    const outcome = policy.approximate ? takeFromLease(policy, check.key, cost) : { kind: "ask" as const };
+    if (outcome.kind === "ask") remote.push(check);
+    else if (outcome.kind === "refused") leaseRefusals.push(outcome.state);
+    else {
+      fromLease.push({ policy, key: check.key, cost });
+      leaseStates.push(approximateState(policy));
+    }
+  }
+  const giveBackLeases = () => {
+    for (const taken of fromLease) returnToLease(taken.policy, taken.key, taken.cost);
+  };
+  if (leaseRefusals.length > 0) {
+    giveBackLeases();
+    const applied = new Map(appliedStates.get(c));
+    for (const state of [...leaseStates, ...leaseRefusals]) applied.set(state.policy, state);
+    throw rejection(leaseRefusals, [...applied.values()]);
+  }
+
+  const partitions = await partitionChecks(policies, remote);
   const namespace = c.env.RATE_LIMITER;
   const results: PartitionResult[] = await Promise.all(
     partitions.map(async (partition) => {
@@ -183,12 +217,16 @@ export async function enforceRateLimits(c: Context<AppEnv>, checks: readonly Rat
   );
 
   const failed = results.filter((result) => result.error !== undefined);
+  for (const { partition } of failed) {
+    for (const check of partition.checks) if (check.request.upTo !== undefined) abandonLeaseRequest(check.policy, check.key);
+  }
   if (failed.length > 0) {
     const failedPolicies = failed.flatMap((result) => result.partition.checks.map((check) => check.policy));
     const closed = failedPolicies.filter((policy) => policy.failure === "closed").map((policy) => policy.name);
     const fields = { policies: failedPolicies.map((policy) => policy.name), ...describeError(failed[0]?.error) };
     if (closed.length > 0) {
       await refundAll(c, results);
+      giveBackLeases();
       throw new ProblemError("service_unavailable", {
         detail: "The rate limiter is temporarily unavailable. Retry shortly.",
         headers: { "Retry-After": "5" },
@@ -199,16 +237,18 @@ export async function enforceRateLimits(c: Context<AppEnv>, checks: readonly Rat
   }
 
   const answered = results.filter((result) => result.decision !== undefined);
-  const states = answered.flatMap((result) => result.decision?.states ?? []);
+  const states = answered.flatMap((result) => (result.decision?.states ?? []).map((state) => markApproximate(result.partition, state)));
   const violated = states.filter((state) => !state.allowed);
+  rememberLeases(answered, violated.length === 0);
   if (violated.length > 0) {
     await refundAll(c, answered);
+    giveBackLeases();
     // RateLimit-Policy names every policy applied to the request, including earlier middleware's.
     const applied = new Map(appliedStates.get(c));
-    for (const state of states) applied.set(state.policy, state);
+    for (const state of [...leaseStates, ...states]) applied.set(state.policy, state);
     throw rejection(violated, [...applied.values()]);
   }
-  record(c, states);
+  record(c, [...leaseStates, ...states]);
 
   return {
     states,
@@ -217,6 +257,34 @@ export async function enforceRateLimits(c: Context<AppEnv>, checks: readonly Rat
       record(c, updates.flat());
     },
   };
+}
+
+/** The state shown for a request admitted from a lease: the policy's numbers, no remaining count. */
+function approximateState(policy: ResolvedPolicy): LimitState {
+  return { policy: policy.name, limit: policy.limit, window: policy.window, allowed: true, remaining: 0, reset: null, retryAfter: 0, countedAt: null, approximate: true };
+}
+
+function markApproximate(partition: Partition, state: LimitState): LimitState {
+  const approximate = partition.checks.some((check) => check.request.policy === state.policy && check.policy.approximate);
+  return approximate ? { ...state, approximate: true } : state;
+}
+
+/**
+ * Keeps what the object granted beyond this request for the next ones, or its refusal. When
+ * another policy refused the request, the grants are refunded instead, so only refusals are kept.
+ */
+function rememberLeases(answered: PartitionResult[], admitted: boolean): void {
+  for (const { partition, decision } of answered) {
+    for (const check of partition.checks) {
+      if (!check.policy.approximate) continue;
+      const state = decision?.states.find((candidate) => candidate.policy === check.request.policy);
+      if (!state || (admitted === false && state.allowed)) {
+        if (check.request.upTo !== undefined) abandonLeaseRequest(check.policy, check.key);
+        continue;
+      }
+      storeLease(check.policy, check.key, check.request.cost, state, check.request.upTo !== undefined);
+    }
+  }
 }
 
 async function settlePartition(c: Context<AppEnv>, result: PartitionResult, status: number): Promise<LimitState[]> {

@@ -14,6 +14,8 @@ export interface PolicyHeaderState {
   remaining: number;
   /** Seconds until quota returns; omitted from the field when null (nothing is counted). */
   reset: number | null;
+  /** An approximate policy: no exact remaining count exists, so the RateLimit field leaves it out. */
+  approximate?: boolean;
 }
 
 /** An sf-string: policy names are `[a-z0-9_]`, but quote-escape anyway so the field stays valid. */
@@ -49,8 +51,13 @@ export function rateLimitField(states: readonly PolicyHeaderState[]): string {
     .join(", ");
 }
 
-/** Both fields for a set of policy states; empty when there are none. */
+/**
+ * Both fields for a set of admitted policy states; empty when there are none. Approximate
+ * policies appear in RateLimit-Policy (their quota and window are true) but not in RateLimit,
+ * whose remaining count they cannot state truthfully (a 429 names them with r=0, which is true).
+ */
 export function rateLimitHeaders(states: readonly PolicyHeaderState[]): Record<string, string> {
   if (states.length === 0) return {};
-  return { "RateLimit-Policy": rateLimitPolicyField(states), RateLimit: rateLimitField(states) };
+  const exact = states.filter((state) => !state.approximate);
+  return { "RateLimit-Policy": rateLimitPolicyField(states), ...(exact.length > 0 ? { RateLimit: rateLimitField(exact) } : {}) };
 }

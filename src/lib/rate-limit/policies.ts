@@ -32,16 +32,22 @@ export interface PolicyDefinition {
   countOnly?: readonly number[];
   /** With `countOnly`: a 2xx response clears the bucket (a successful login forgets failures). */
   resetOnSuccess?: boolean;
+  /**
+   * General throttling, not a security counter: the isolate leases units from the limiter in
+   * batches instead of calling it per request (src/lib/rate-limit/lease.ts). Never over the limit
+   * by more than one lease per isolate; the RateLimit field omits its remaining count.
+   */
+  approximate?: boolean;
   description: string;
 }
 
 export const rateLimitPolicies = {
   api_anonymous: {
-    limit: 300, window: 60, key: "ip", failure: "open",
+    limit: 300, window: 60, key: "ip", failure: "open", approximate: true,
     description: "Requests under /api without an Authorization header, per client IP",
   },
   api_user: {
-    limit: 600, window: 60, key: "user", failure: "open",
+    limit: 600, window: 60, key: "user", failure: "open", approximate: true,
     description: "Authenticated requests under /api, per user id",
   },
   login_ip: {

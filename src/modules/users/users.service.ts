@@ -2,6 +2,7 @@ import { eq } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { users } from "../../db/schema";
 import { writeWithAudit, type AuditActor } from "../../lib/audit";
+import type { Principal } from "../../lib/principal";
 import { ProblemError } from "../../lib/problem";
 import type { Profile, ProfileChanges } from "./users.schemas";
 
@@ -40,6 +41,26 @@ export async function getProfile(db: Database, userId: string, known?: KnownAcce
   ]);
   if (!user) return null;
   return { ...userFields(user), roles: access.roles, permissions: access.permissions };
+}
+
+/** The caller's profile from what the auth guard loaded (src/lib/principal.ts), sorted like getProfile. */
+export function profileOfPrincipal(principal: Principal): Profile {
+  const { account } = principal;
+  return {
+    id: principal.userId,
+    email: principal.email,
+    first_name: account.firstName,
+    middle_name: account.middleName,
+    last_name: account.lastName,
+    role_title: account.roleTitle,
+    email_verified: account.emailVerified,
+    // The guard admits only active users.
+    is_active: true,
+    is_approved: account.isApproved,
+    created_at: new Date(account.createdAt).toISOString(),
+    roles: [...principal.roles].sort(),
+    permissions: [...principal.permissions].sort(),
+  };
 }
 
 /** The API shape of a users row, shared by the profile and the admin list. */

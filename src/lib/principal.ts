@@ -1,0 +1,100 @@
+/**
+ * The verified caller and how it is loaded. Types only depend on nothing here, so `env.ts`, the
+ * middleware and the modules can all import them without an import cycle.
+ *
+ * A principal is resolved from a credential (today: an access token's session; an API key can add
+ * its own resolver returning the same shape).
+ */
+
+/** The caller's account fields the API shows (`GET /users/me`), read with the principal. */
+export interface PrincipalAccount {
+  firstName: string;
+  middleName: string | null;
+  lastName: string;
+  roleTitle: string | null;
+  emailVerified: boolean;
+  isApproved: boolean;
+  createdAt: number;
+}
+
+/** The verified caller, loaded fresh from D1 on every request. */
+export interface Principal {
+  userId: string;
+  sessionId: string;
+  tokenId: string;
+  email: string;
+  /** Role names, sorted. */
+  roles: string[];
+  permissions: Set<string>;
+  account: PrincipalAccount;
+}
+
+interface PrincipalRow {
+  user_id: string;
+  email: string;
+  is_active: number;
+  ended_at: number | null;
+  expires_at: number;
+  roles: string;
+  permissions: string;
+  first_name: string;
+  middle_name: string | null;
+  last_name: string;
+  role_title: string | null;
+  email_verified_at: number | null;
+  is_approved: number;
+  created_at: number;
+}
+
+/*
+ * One indexed read answers everything the request path needs: the session is live (not ended,
+ * not past its absolute lifetime), the user still exists and is active, the user's current roles
+ * and permissions, and the profile fields, so `GET /users/me` needs no second query.
+ */
+const PRINCIPAL_SQL = `
+select u.id as user_id, u.email, u.is_active, s.ended_at, s.expires_at,
+  u.first_name, u.middle_name, u.last_name, u.role_title, u.email_verified_at, u.is_approved, u.created_at,
+  (select json_group_array(r.name) from user_roles ur join roles r on r.id = ur.role_id where ur.user_id = u.id) as roles,
+  (select json_group_array(distinct p.name) from user_roles ur
+     join role_permissions rp on rp.role_id = ur.role_id
+     join permissions p on p.id = rp.permission_id
+   where ur.user_id = u.id) as permissions
+from sessions s join users u on u.id = s.user_id
+where s.id = ?1 and s.user_id = ?2`;
+
+/** What a verified access token names. */
+export interface SessionClaims {
+  sub: string;
+  sid: string;
+  jti: string;
+}
+
+/**
+ * The principal of a verified access token, or null when its session has ended or expired or its
+ * user is gone or disabled. `db` may be a D1 session (read replication): the caller picks its
+ * consistency.
+ *
+ * @example
+ * const principal = await loadSessionPrincipal(c.env.DB.withSession(bookmark), claims);
+ */
+export async function loadSessionPrincipal(db: Pick<D1Database, "prepare">, claims: SessionClaims, now = Date.now()): Promise<Principal | null> {
+  const row = await db.prepare(PRINCIPAL_SQL).bind(claims.sid, claims.sub).first<PrincipalRow>();
+  if (!row || row.ended_at !== null || row.expires_at <= now || row.is_active !== 1) return null;
+  return {
+    userId: row.user_id,
+    sessionId: claims.sid,
+    tokenId: claims.jti,
+    email: row.email,
+    roles: (JSON.parse(row.roles) as string[]).sort(),
+    permissions: new Set(JSON.parse(row.permissions) as string[]),
+    account: {
+      firstName: row.first_name,
+      middleName: row.middle_name,
+      lastName: row.last_name,
+      roleTitle: row.role_title,
+      emailVerified: row.email_verified_at !== null,
+      isApproved: row.is_approved === 1,
+      createdAt: row.created_at,
+    },
+  };
+}

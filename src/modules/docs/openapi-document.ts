@@ -15,7 +15,9 @@ export function registerOpenApiComponents(app: OpenAPIHono<AppEnv>): void {
       "A short-lived access token from POST /api/v1/auth/login or /auth/refresh: a JWS signed with " +
       "EdDSA or ES256, `typ: at+jwt`. Verified following RFC8725 (JWT Best Current Practices): the " +
       "algorithm list is pinned (never `none`), the `kid` must name a known key, `jku`/`x5u`/`jwk` " +
-      "headers are never followed, and `iss`, `aud`, `exp` and `typ` are checked.",
+      "headers are never followed, and `iss`, `aud`, `exp` and `typ` are checked. Responses to " +
+      "authenticated requests carry `X-D1-Bookmark`; send it back as a request header to read at " +
+      "least that fresh a copy of the data (your own writes) when reads are served by a replica.",
   });
 }
 

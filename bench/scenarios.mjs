@@ -10,10 +10,12 @@
 //   body          request body, a string or an object sent as JSON (optional)
 //   expectStatus  the status every response should have (default 200); others count as unexpected
 //   connections   concurrent connections for this scenario (default BENCH_CONNECTIONS)
-//   setup         optional async ({ url, vars, mf, request }) => ({ headers?, body?, path? }), run once
+//   setup         optional async ({ url, vars, mf, request }) => ({ headers?, body?, path?, requests? }), run once
 //                 before the warm-up: sign in and return a bearer header, create a resource, ...
 //                 `request(path, init)` is fetch against the server; `vars` are the worker's
 //                 variables (BOOTSTRAP_ADMIN_EMAIL / BOOTSTRAP_ADMIN_PASSWORD among them).
+//                 `requests` is autocannon's per-connection request list (setupRequest/onResponse),
+//                 for scenarios whose every request depends on the previous answer (refresh rotation).
 //
 // Example of a later, authenticated scenario:
 //   {
@@ -48,7 +50,11 @@ export const serverVars = {
     login_ip: { limit: 1_000_000_000, window: 60 },
     login_account: { limit: 1_000_000_000, window: 60 },
     ai_user: { limit: 1_000_000_000, window: 60 },
+    refresh_ip: { limit: 1_000_000_000, window: 60 },
+    refresh_session: { limit: 1_000_000_000, window: 60 },
   }),
+  // The upload scenario stores ~100 KB per request for the whole run under one user.
+  FILES_QUOTA_BYTES: String(1_099_511_627_776),
 };
 
 /**
@@ -76,11 +82,14 @@ async function createAccount({ request }) {
   return { email, password };
 }
 
-async function signIn({ request }) {
-  const { email, password } = await createAccount({ request });
+async function logIn({ request }, { email, password }) {
   const login = await request("/api/v1/auth/login", json({ email, password }));
   if (login.status !== 200) throw new Error(`login answered ${login.status}`);
-  const { access_token } = await login.json();
+  return login.json();
+}
+
+async function signIn(context) {
+  const { access_token } = await logIn(context, await createAccount(context));
   return { headers: { Authorization: `Bearer ${access_token}` } };
 }
 
@@ -145,21 +154,89 @@ async function seedChunks(context) {
   return signedIn;
 }
 
+/** One signed-in account shared by the authenticated scenarios (login costs a hash; once is enough). */
+let sharedSignIn;
+const signedIn = (context) => (sharedSignIn ??= signIn(context));
+
+/**
+ * Refresh rotation: every request rotates a refresh token nobody used before. A pool of sessions
+ * is issued up front (three per connection: the warm-up, the measured run and a spare); each
+ * connection takes one and then follows its own rotation chain, sending the token the previous
+ * response returned.
+ */
+async function refreshChains(context, connections) {
+  const account = await createAccount(context);
+  const pool = [];
+  for (let i = 0; i < connections * 3; i++) pool.push((await logIn(context, account)).refresh_token);
+  return {
+    requests: [
+      {
+        method: "POST",
+        path: "/api/v1/auth/refresh",
+        headers: { "content-type": "application/json" },
+        setupRequest: (req, state) => {
+          state.token ??= pool.pop();
+          return { ...req, body: JSON.stringify({ refresh_token: state.token }) };
+        },
+        onResponse: (status, body, state) => {
+          state.token = status === 200 ? JSON.parse(body).refresh_token : undefined;
+        },
+      },
+    ],
+  };
+}
+
+/** A multipart/form-data body with one ~100 KB text file. */
+function uploadBody() {
+  const boundary = "bench-boundary-7d2f0c";
+  const line = "The quick brown fox jumps over the lazy dog. 0123456789\n";
+  const text = line.repeat(Math.ceil(100_000 / line.length)).slice(0, 100_000);
+  return {
+    contentType: `multipart/form-data; boundary=${boundary}`,
+    body:
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="bench.txt"\r\n` +
+      `Content-Type: text/plain\r\n\r\n${text}\r\n--${boundary}--\r\n`,
+  };
+}
+
 export const scenarios = [
   // The baseline: no dependency, no body parsing; shows the runtime's ceiling on this machine.
   { name: "GET /health", path: "/health" },
   // D1 `select 1`, an R2 HEAD and a Durable Object RPC per request.
   { name: "GET /health/ready", path: "/health/ready" },
-  // The generated document (cached per isolate after the first request) serialised per request.
+  // The generated document, built and serialised once per isolate.
   { name: "GET /openapi.json", path: "/openapi.json" },
   // The limiter's cost: the same not-found handler and pipeline, without and with a rate limit.
-  // Outside /api no limiter runs; under /api every anonymous request makes one Durable Object call
-  // (api_anonymous per client IP). The difference between the two is the limiter.
+  // Outside /api no limiter runs; under /api every anonymous request takes a unit of api_anonymous
+  // per client IP (from the isolate's lease: a Durable Object call per 100 requests at the bench's
+  // raised limit). The difference between the two is the limiter.
   { name: "GET /no-such-path (404, not limited)", path: "/no-such-path", expectStatus: 404 },
   { name: "GET /api/v1/no-such-path (404, limited per IP)", path: "/api/v1/no-such-path", expectStatus: 404 },
-  // A permission-checked read: JWT verification, one D1 read for session + roles + permissions,
-  // the per-user rate limiter, then the profile (one more D1 read).
-  { name: "GET /api/v1/users/me", path: "/api/v1/users/me", setup: signIn },
+  // The authenticated floor (bench/probe-worker.ts): JWT verification and the one principal read.
+  { name: "GET /bench/floor (JWT + principal read)", path: "/bench/floor", setup: signedIn },
+  // A permission-checked read: the floor, the per-user limiter (leased), the profile from the
+  // principal read. Its unlimited twin below is the same without the limiter.
+  { name: "GET /api/v1/users/me", path: "/api/v1/users/me", setup: signedIn },
+  { name: "GET /bench/users/me-unlimited (no limiter)", path: "/bench/users/me-unlimited", setup: signedIn },
+  // Each request rotates a never-used refresh token (two exact limiter calls, one D1 batch).
+  {
+    name: "POST /api/v1/auth/refresh (rotation)",
+    method: "POST",
+    path: "/api/v1/auth/refresh",
+    setup: (context) => refreshChains(context, Number(process.env.BENCH_CONNECTIONS ?? 10)),
+  },
+  // A 100 KB text upload: multipart parsing, content validation, R2 put, quota insert.
+  {
+    name: "POST /api/v1/files (100 KB upload)",
+    method: "POST",
+    path: "/api/v1/files",
+    expectStatus: 201,
+    setup: async (context) => {
+      const { headers } = await signedIn(context);
+      const { contentType, body } = uploadBody();
+      return { headers: { ...headers, "content-type": contentType }, body };
+    },
+  },
   // AI gateway (docs/ai.md). The screening endpoint is the same pipeline (auth, limiter, JSON body)
   // with screening and no model: the reference the chat's gateway overhead is measured against.
   { name: "POST /api/v1/ai/screen (1 KB)", method: "POST", path: "/api/v1/ai/screen", body: { text: prose(1024) }, setup: signInForAi },
@@ -181,6 +258,8 @@ export const scenarios = [
     body: { query: "how long do managers take to approve payroll requests?", limit: 10 },
     setup: seedChunks,
   },
+  // The hash alone at the production parameters (bench/probe-worker.ts), the reference for login.
+  { name: "GET /bench/hash (argon2id only, 8 connections)", path: "/bench/hash", connections: 8 },
   // A login is one argon2id at the production parameters plus the session writes. 8 connections:
   // hashing is CPU-bound, so more connections only queue; compare with "raw argon2id hash".
   {

@@ -66,6 +66,7 @@ async function runScenario(server, scenario) {
     headers,
     body: body === undefined || typeof body === "string" ? body : JSON.stringify(body),
     connections: scenario.connections ?? settings.connections,
+    ...(prepared.requests ? { requests: prepared.requests } : {}),
   };
   const expectStatus = scenario.expectStatus ?? 200;
 
@@ -114,7 +115,8 @@ function printTable(rows) {
 }
 
 console.log("• building the production bundle and starting Miniflare…");
-const server = await serveBundle({ vars: serverVars });
+// The production worker plus the benchmark's probe routes (/bench/*), never deployed.
+const server = await serveBundle({ vars: serverVars, entry: "bench/probe-worker.ts" });
 const kib = (bytes) => `${(bytes / 1024).toFixed(1)} KiB`;
 console.log(`• bundle ${kib(server.bundle.bytes)} (gzip ${kib(server.bundle.gzipBytes)}), serving on ${server.url}`);
 console.log(

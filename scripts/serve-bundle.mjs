@@ -16,9 +16,10 @@ import { newSigningKey, randomSecret } from "./keys.mjs";
  * Builds the worker into `outdir` with wrangler's own bundler (the exact bytes `wrangler deploy`
  * would upload) and returns the entry module's path and sizes.
  */
-export function buildBundle(outdir) {
+export function buildBundle(outdir, entryPoint) {
   // `--env=""` targets the top-level environment explicitly (silences wrangler's multi-env warning).
-  const result = spawnSync("npx", ["wrangler", "deploy", "--dry-run", "--env=", "--outdir", outdir], {
+  // `entryPoint` replaces wrangler.toml's `main` (the benchmark's probe worker wraps the real one).
+  const result = spawnSync("npx", ["wrangler", "deploy", ...(entryPoint ? [entryPoint] : []), "--dry-run", "--env=", "--outdir", outdir], {
     cwd: root,
     env: offlineEnv,
     encoding: "utf8",
@@ -27,7 +28,8 @@ export function buildBundle(outdir) {
     process.stderr.write(`${result.stdout ?? ""}${result.stderr ?? ""}`);
     throw new Error(`wrangler deploy --dry-run failed (exit ${result.status ?? result.signal})`);
   }
-  const entry = path.join(outdir, "index.js");
+  // Named after the entry point: index.js for src/index.ts.
+  const entry = path.join(outdir, readdirSync(outdir).find((name) => name.endsWith(".js")) ?? "index.js");
   const code = readFileSync(entry);
   return { entry, bytes: code.length, gzipBytes: gzipSync(code, { level: 9 }).length };
 }
@@ -98,7 +100,7 @@ function stdioHandler(inherit, tail) {
  * const response = await fetch(`${url}/health`);
  * await dispose();
  */
-export async function serveBundle({ vars = {}, port = 0, outdir } = {}) {
+export async function serveBundle({ vars = {}, port = 0, outdir, entry } = {}) {
   const scratch = mkdtempSync(path.join(tmpdir(), "edge-auth-serve-"));
   let mf;
   let disposal;
@@ -121,15 +123,15 @@ export async function serveBundle({ vars = {}, port = 0, outdir } = {}) {
   process.once("SIGINT", onSignal).once("SIGTERM", onSignal).once("exit", removeScratch);
 
   try {
-    return await start({ scratch, vars, port, outdir, dispose, setMiniflare: (instance) => (mf = instance) });
+    return await start({ scratch, vars, port, outdir, entry, dispose, setMiniflare: (instance) => (mf = instance) });
   } catch (error) {
     await dispose().catch(() => {});
     throw error;
   }
 }
 
-async function start({ scratch, vars, port, outdir, dispose, setMiniflare }) {
-  const bundle = buildBundle(outdir ?? path.join(scratch, "dist"));
+async function start({ scratch, vars, port, outdir, entry, dispose, setMiniflare }) {
+  const bundle = buildBundle(outdir ?? path.join(scratch, "dist"), entry);
   const config = unstable_readConfig({ config: path.join(root, "wrangler.toml") }, { hideWarnings: true });
   copySwaggerAssets();
 

@@ -3,9 +3,10 @@ import type { AppEnv } from "../env";
 import { ProblemError } from "../lib/problem";
 
 export const CORS_ALLOW_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE";
-export const CORS_ALLOW_HEADERS = "Authorization, Content-Type, X-Request-Id, If-None-Match, Range";
+// X-D1-Bookmark: the read-your-writes token of read replication (src/middleware/read-session.ts).
+export const CORS_ALLOW_HEADERS = "Authorization, Content-Type, X-Request-Id, If-None-Match, Range, X-D1-Bookmark";
 const EXPOSE_HEADERS =
-  "X-Request-Id, RateLimit, RateLimit-Policy, Retry-After, ETag, Content-Disposition, Content-Range, Location, WWW-Authenticate";
+  "X-Request-Id, RateLimit, RateLimit-Policy, Retry-After, ETag, Content-Disposition, Content-Range, Location, WWW-Authenticate, X-D1-Bookmark";
 
 /**
  * CORS from the CORS_ORIGINS allowlist. Only an exactly listed origin is echoed: never `*`, never

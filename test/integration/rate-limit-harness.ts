@@ -28,11 +28,12 @@ export const loginProbe = createRoute({
   responses: withRateLimit({ 200: jsonContent(OkSchema, "Signed in"), ...errorResponses(401) }, ["login_ip", "login_account"]),
 });
 
-export const generousProbe = createRoute({
+/** A route limited per IP; tests set the policy's numbers they need through RATE_LIMIT_OVERRIDES. */
+export const ipLimitedProbe = createRoute({
   method: "get",
-  path: "/api/test/generous",
-  middleware: [rateLimit({ policies: ["test_generous"] })] as const,
-  responses: withRateLimit({ 200: jsonContent(OkSchema, "Fine") }, ["test_generous"]),
+  path: "/api/test/ip-limited",
+  middleware: [rateLimit({ policies: ["register_ip"] })] as const,
+  responses: withRateLimit({ 200: jsonContent(OkSchema, "Fine") }, ["register_ip"]),
 });
 
 /** Stands in for the auth middleware: a verified user id, then the programmatic per-user limit. */
@@ -50,7 +51,7 @@ export function probeApp(): OpenAPIHono<AppEnv> {
     if (c.req.valid("json").password !== CORRECT_PASSWORD) throw new ProblemError("invalid_credentials");
     return c.json({ ok: true }, 200);
   });
-  probes.openapi(generousProbe, (c) => c.json({ ok: true }, 200));
+  probes.openapi(ipLimitedProbe, (c) => c.json({ ok: true }, 200));
   probes.get("/api/test/user", fakeAuth, (c) => c.json({ ok: true }));
   probes.get("/api/test/user-fails", fakeAuth, () => {
     throw new ProblemError("not_found");

@@ -19,46 +19,46 @@ describe("route middleware", () => {
 
   it("shows exact numbers on each response, then answers 429 with the problem and the fields", async () => {
     const ip = freshIp();
-    const overrides = limitTo("test_generous", 3, 60);
+    const overrides = limitTo("register_ip", 3, 60);
     for (let i = 0; i < 3; i++) {
-      const response = await send(app, get("/api/test/generous", { "CF-Connecting-IP": ip }), overrides);
+      const response = await send(app, get("/api/test/ip-limited", { "CF-Connecting-IP": ip }), overrides);
       expect(response.status).toBe(200);
       // Anonymous /api traffic: the global per-IP policy applies as well, and both are listed.
-      expect(response.headers.get("RateLimit-Policy")).toBe('"api_anonymous";q=300;w=60, "test_generous";q=3;w=60');
-      const state = parseRateLimit(response.headers.get("RateLimit")).test_generous;
+      expect(response.headers.get("RateLimit-Policy")).toBe('"api_anonymous";q=300;w=60, "register_ip";q=3;w=60');
+      const state = parseRateLimit(response.headers.get("RateLimit")).register_ip;
       expect(state?.r).toBe(2 - i);
       expect(state?.t).toBeGreaterThanOrEqual(59);
       // Units are counted in slots of 1/60 of the window, named by their end: up to one second more.
       expect(state?.t).toBeLessThanOrEqual(61);
     }
-    const rejected = await send(app, get("/api/test/generous", { "CF-Connecting-IP": ip }), overrides);
+    const rejected = await send(app, get("/api/test/ip-limited", { "CF-Connecting-IP": ip }), overrides);
     expect(rejected.status).toBe(429);
     expect(rejected.headers.get("Content-Type")).toBe("application/problem+json");
-    expect(rejected.headers.get("RateLimit-Policy")).toBe('"api_anonymous";q=300;w=60, "test_generous";q=3;w=60');
-    expect(rejected.headers.get("RateLimit")).toMatch(/^"test_generous";r=0;t=\d+$/);
-    const t = parseRateLimit(rejected.headers.get("RateLimit")).test_generous!.t!;
+    expect(rejected.headers.get("RateLimit-Policy")).toBe('"api_anonymous";q=300;w=60, "register_ip";q=3;w=60');
+    expect(rejected.headers.get("RateLimit")).toMatch(/^"register_ip";r=0;t=\d+$/);
+    const t = parseRateLimit(rejected.headers.get("RateLimit")).register_ip!.t!;
     expect(Number(rejected.headers.get("Retry-After"))).toBeGreaterThanOrEqual(t);
     const body = (await rejected.json()) as Record<string, unknown>;
-    expect(body).toMatchObject({ type: QUOTA_EXCEEDED_TYPE, status: 429, code: "rate_limited", "violated-policies": ["test_generous"] });
+    expect(body).toMatchObject({ type: QUOTA_EXCEEDED_TYPE, status: 429, code: "rate_limited", "violated-policies": ["register_ip"] });
     expect(body.instance).toBe(rejected.headers.get("X-Request-Id"));
   });
 
   it("lets exactly 50 of 200 parallel requests through a limit of 50", async () => {
     const ip = freshIp();
-    const overrides = limitTo("test_generous", 50, 3600);
-    const responses = await Promise.all(Array.from({ length: 200 }, () => send(app, get("/api/test/generous", { "CF-Connecting-IP": ip }), overrides)));
+    const overrides = limitTo("register_ip", 50, 3600);
+    const responses = await Promise.all(Array.from({ length: 200 }, () => send(app, get("/api/test/ip-limited", { "CF-Connecting-IP": ip }), overrides)));
     const statuses = responses.map((response) => response.status);
     expect(statuses.filter((status) => status === 200)).toHaveLength(50);
     expect(statuses.filter((status) => status === 429)).toHaveLength(150);
-    const remaining = responses.filter((response) => response.status === 200).map((response) => parseRateLimit(response.headers.get("RateLimit")).test_generous!.r);
+    const remaining = responses.filter((response) => response.status === 200).map((response) => parseRateLimit(response.headers.get("RateLimit")).register_ip!.r);
     expect(remaining.sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, index) => index));
   });
 
   it("makes one limiter call per key: the global per-IP policy joins the route's IP policies", async () => {
-    const generous = countingLimiter();
-    const response = await send(app, get("/api/test/generous"), generous.bindings);
-    expect(response.headers.get("RateLimit-Policy")).toBe('"api_anonymous";q=300;w=60, "test_generous";q=100000;w=60');
-    expect(generous.calls()).toBe(1);
+    const counting = countingLimiter();
+    const response = await send(app, get("/api/test/ip-limited"), counting.bindings);
+    expect(response.headers.get("RateLimit-Policy")).toBe('"api_anonymous";q=300;w=60, "register_ip";q=60;w=3600');
+    expect(counting.calls()).toBe(1);
     // Login: one call for the IP (api_anonymous + login_ip), one for the email; a 401 needs no more.
     const login = countingLimiter();
     const failed = await send(app, loginRequest(freshEmail(), "wrong"), login.bindings);
@@ -69,10 +69,10 @@ describe("route middleware", () => {
 
   it("counts IPv6 clients by their /64", async () => {
     const prefix = `2001:db8:${Math.floor(Math.random() * 0xffff).toString(16)}:1`;
-    const overrides = limitTo("test_generous", 2, 60);
-    expect((await send(app, get("/api/test/generous", { "CF-Connecting-IP": `${prefix}::1` }), overrides)).status).toBe(200);
-    expect((await send(app, get("/api/test/generous", { "CF-Connecting-IP": `${prefix}:0:0:0:2` }), overrides)).status).toBe(200);
-    expect((await send(app, get("/api/test/generous", { "CF-Connecting-IP": `${prefix}:ffff::3` }), overrides)).status).toBe(429);
+    const overrides = limitTo("register_ip", 2, 60);
+    expect((await send(app, get("/api/test/ip-limited", { "CF-Connecting-IP": `${prefix}::1` }), overrides)).status).toBe(200);
+    expect((await send(app, get("/api/test/ip-limited", { "CF-Connecting-IP": `${prefix}:0:0:0:2` }), overrides)).status).toBe(200);
+    expect((await send(app, get("/api/test/ip-limited", { "CF-Connecting-IP": `${prefix}:ffff::3` }), overrides)).status).toBe(429);
   });
 
   it("fails closed with a 503 problem when a fail-closed policy's limiter throws", async () => {
@@ -163,7 +163,7 @@ describe("api_anonymous on the real worker", () => {
     expect(rejected.status).toBe(429);
     expect(((await rejected.json()) as Record<string, unknown>)["violated-policies"]).toEqual(["api_anonymous"]);
     // Also where a route's own limiter performs the check.
-    const limitedRoute = await send(app, get("/api/test/generous", { "CF-Connecting-IP": ip }), overrides);
+    const limitedRoute = await send(app, get("/api/test/ip-limited", { "CF-Connecting-IP": ip }), overrides);
     expect(limitedRoute.status).toBe(429);
     expect(((await limitedRoute.json()) as Record<string, unknown>)["violated-policies"]).toEqual(["api_anonymous"]);
   });
@@ -173,7 +173,7 @@ describe("configuration", () => {
   it("refuses to serve with invalid RATE_LIMIT_OVERRIDES", async () => {
     const logs = captureLogs();
     try {
-      const response = await send(probeApp(), get("/api/test/generous"), { RATE_LIMIT_OVERRIDES: JSON.stringify({ login_acount: { limit: 10 } }) });
+      const response = await send(probeApp(), get("/api/test/ip-limited"), { RATE_LIMIT_OVERRIDES: JSON.stringify({ login_acount: { limit: 10 } }) });
       expect(response.status).toBe(503);
       expect(await response.json()).toMatchObject({ code: "misconfigured" });
       expect(logs.lines.join("\n")).toContain("RATE_LIMIT_OVERRIDES.login_acount: unknown rate-limit policy");

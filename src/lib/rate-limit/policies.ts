@@ -102,10 +102,6 @@ export const rateLimitPolicies = {
     limit: 60, window: 60, key: "user", failure: "open",
     description: "AI calls per user; each call costs 1 + 4 × the user's AI risk score (repeated blocked injections tighten it)",
   },
-  test_generous: {
-    limit: 100_000, window: 60, key: "ip", failure: "closed",
-    description: "Practically unlimited: for tests and the benchmark (limiter cost without rejections)",
-  },
 } as const satisfies Record<string, PolicyDefinition>;
 
 export type PolicyName = keyof typeof rateLimitPolicies;

@@ -6,7 +6,7 @@
 // Environment: BENCH_DURATION (seconds per scenario, default 10), BENCH_WARMUP (seconds, default 3),
 // BENCH_CONNECTIONS (default 10), BENCH_ONLY (a regular expression on scenario names; the baseline
 // always runs).
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
@@ -115,8 +115,10 @@ function printTable(rows) {
 }
 
 console.log("• building the production bundle and starting Miniflare…");
-// The production worker plus the benchmark's probe routes (/bench/*), never deployed.
-const server = await serveBundle({ vars: serverVars, entry: "bench/probe-worker.ts" });
+// The production worker plus the benchmark's probe routes (/bench/*), never deployed. (Without the
+// probe file, e.g. to measure an older commit with today's scenarios, the plain worker is served.)
+const probe = existsSync(path.join(root, "bench", "probe-worker.ts"));
+const server = await serveBundle({ vars: serverVars, ...(probe ? { entry: "bench/probe-worker.ts" } : {}) });
 const kib = (bytes) => `${(bytes / 1024).toFixed(1)} KiB`;
 console.log(`• bundle ${kib(server.bundle.bytes)} (gzip ${kib(server.bundle.gzipBytes)}), serving on ${server.url}`);
 console.log(

@@ -139,13 +139,26 @@ export const VALIDATION_ISSUE_LIMITS = { issues: 100, pathLength: 256, messageLe
 
 const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
-/** Turns zod-style issues into the `errors` list of a validation problem (the first 100, clipped). */
+/** What every missing field says, instead of zod's "Invalid input: expected string, received undefined". */
+export const REQUIRED_MESSAGE = "required";
+
+/**
+ * zod reports an absent field as a type error whose message ends in "received undefined" (its
+ * issues do not carry the input). Matched here, in the one mapping every validation problem goes
+ * through; a zod upgrade that rewords it fails test/unit/problem.test.ts.
+ */
+const isMissing = (issue: { code?: string; message: string }) => issue.code === "invalid_type" && /received undefined$/.test(issue.message);
+
+/**
+ * Turns zod-style issues into the `errors` list of a validation problem (the first 100, clipped);
+ * a missing field's message is `required`.
+ */
 export function toValidationIssues(
-  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
+  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string; code?: string }>,
   prefix = "",
 ): ValidationIssue[] {
   return issues.slice(0, VALIDATION_ISSUE_LIMITS.issues).map((issue) => ({
     path: clip([prefix, ...issue.path.map(String)].filter((part) => part !== "").join("."), VALIDATION_ISSUE_LIMITS.pathLength),
-    message: clip(issue.message, VALIDATION_ISSUE_LIMITS.messageLength),
+    message: clip(isMissing(issue) ? REQUIRED_MESSAGE : issue.message, VALIDATION_ISSUE_LIMITS.messageLength),
   }));
 }

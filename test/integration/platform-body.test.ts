@@ -166,6 +166,7 @@ describe("JSON bodies", () => {
   it("answers 422 for missing fields in an empty object, and for a body that is not an object", async () => {
     const missing = await expectProblem(await probe("/test/items", { method: "POST", headers: JSON_HEADERS, body: "{}" }), 422, "validation_failed");
     expect(missing.errors?.map((error) => error.path).sort()).toEqual(["body.email", "body.name", "body.quantity"]);
+    expect(missing.errors?.map((error) => error.message)).toEqual(["required", "required", "required"]);
     const array = await expectProblem(await probe("/test/items", { method: "POST", headers: JSON_HEADERS, body: "[]" }), 422, "validation_failed");
     expect(array.errors).toEqual([{ path: "body", message: expect.any(String) }]);
   });

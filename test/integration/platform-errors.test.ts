@@ -1,6 +1,8 @@
 import { SELF } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { callApp, captureLogs, expectProblem, expectSecurityHeaders, unavailableD1 } from "../helpers/app-env";
+import { problemCatalog } from "../../src/lib/problem";
+import { problemExplanations } from "../../src/lib/problem-explanations";
 
 const BASE = "http://localhost";
 
@@ -163,7 +165,7 @@ describe("problem types", () => {
     const response = await SELF.fetch(`${BASE}/problems`);
     expect(response.status).toBe(200);
     const { items } = (await response.json()) as { items: { code: string; status: number; title: string }[] };
-    expect(items).toContainEqual({ code: "not_found", status: 404, title: "Not found" });
+    expect(items).toContainEqual(expect.objectContaining({ code: "not_found", status: 404, title: "Not found" }));
     expect(items.map((item) => item.code)).toEqual(
       expect.arrayContaining(["validation_failed", "payload_too_large", "timeout", "misconfigured", "method_not_allowed"]),
     );
@@ -174,7 +176,30 @@ describe("problem types", () => {
     const problem = await expectProblem(await SELF.fetch(`${BASE}/nope`), 404, "not_found");
     const response = await SELF.fetch(problem.type);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ code: "not_found", status: 404, title: "Not found" });
+    expect(await response.json()).toEqual({
+      code: "not_found",
+      status: 404,
+      title: "Not found",
+      meaning: problemExplanations.not_found.meaning,
+      action: problemExplanations.not_found.action,
+      retryable: false,
+    });
+  });
+
+  it("explains every code of the catalog: what it means, what to do, whether retrying helps", async () => {
+    const { items } = (await (await SELF.fetch(`${BASE}/problems`)).json()) as { items: { code: string; meaning: string; action: string; retryable: boolean }[] };
+    expect(items.map((item) => item.code).sort()).toEqual(Object.keys(problemCatalog).sort());
+    for (const code of Object.keys(problemCatalog)) {
+      const response = await SELF.fetch(`${BASE}/problems/${code}`);
+      expect(response.status, code).toBe(200);
+      const type = (await response.json()) as { meaning: string; action: string; retryable: boolean };
+      expect(type.meaning.length, `${code} meaning`).toBeGreaterThan(20);
+      expect(type.action.length, `${code} action`).toBeGreaterThan(15);
+      expect(type.meaning, code).not.toBe(type.action);
+      // Only server-side and rate-limit failures can succeed unchanged later.
+      expect(type.retryable, code).toBe(problemCatalog[code as keyof typeof problemCatalog].status >= 500 || code === "rate_limited");
+    }
+    expect(new Set(Object.values(problemExplanations).map((explanation) => explanation.meaning)).size).toBe(Object.keys(problemCatalog).length);
   });
 
   it("answers an unknown problem code with 404 and a too-long one with 422", async () => {

@@ -1,3 +1,4 @@
+import { z } from "@hono/zod-openapi";
 import { describe, expect, it } from "vitest";
 import {
   PROBLEM_CONTENT_TYPE,
@@ -112,6 +113,24 @@ describe("toValidationIssues", () => {
   it("leaves out an empty prefix and an empty path", () => {
     expect(toValidationIssues([{ path: [], message: "Expected object" }], "body")).toEqual([{ path: "body", message: "Expected object" }]);
     expect(toValidationIssues([{ path: ["a"], message: "x" }])).toEqual([{ path: "a", message: "x" }]);
+  });
+
+  it("says `required` for every kind of missing field, from zod's real issues, and keeps other type errors", () => {
+    const schema = z.object({ email: z.email(), age: z.number().int(), tags: z.array(z.string()), nested: z.object({ flag: z.boolean() }), kind: z.enum(["a", "b"]) });
+    const missing = schema.safeParse({ nested: {} });
+    expect(toValidationIssues(missing.error!.issues, "body")).toEqual([
+      { path: "body.email", message: "required" },
+      { path: "body.age", message: "required" },
+      { path: "body.tags", message: "required" },
+      { path: "body.nested.flag", message: "required" },
+      { path: "body.kind", message: "required" },
+    ]);
+    // Present but wrong stays zod's specific message; null is a value, not a missing field.
+    const wrong = schema.safeParse({ email: 5, age: null, tags: [], nested: { flag: true }, kind: "a" });
+    expect(toValidationIssues(wrong.error!.issues).map((issue) => issue.message)).toEqual([
+      "Invalid input: expected string, received number",
+      "Invalid input: expected number, received null",
+    ]);
   });
 
   it("bounds the list and clips long paths and messages", () => {

@@ -37,7 +37,7 @@ export default defineConfig(async () => {
       }),
     ],
     test: {
-      setupFiles: ["./test/helpers/apply-migrations.ts"],
+      setupFiles: ["./test/helpers/apply-migrations.ts", "./test/helpers/check-content-types.ts"],
       include: ["test/**/*.test.ts"],
       // Generous: on a 2-core machine under load the workerd setup alone can take seconds. Timeouts
       // are not assertions here; performance is measured in `npm run bench`.

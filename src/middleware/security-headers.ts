@@ -15,12 +15,17 @@ const baseHeaders: Record<string, string> = {
 
 /**
  * Sets the security headers on every response, errors included. A route that needs a different
- * Content-Security-Policy (the docs page, file downloads) sets its own and keeps it.
+ * Content-Security-Policy (the docs page, file downloads) or Cross-Origin-Resource-Policy (inline
+ * images) sets its own and keeps it.
  */
 export const securityHeaders = createMiddleware<AppEnv>(async (c, next) => {
   await next();
   const headers = c.res.headers;
-  for (const [name, value] of Object.entries(baseHeaders)) headers.set(name, value);
+  for (const [name, value] of Object.entries(baseHeaders)) {
+    // Inline images on signed links may be embedded by the frontend origins (files.serve.ts).
+    if (name === "Cross-Origin-Resource-Policy" && headers.has(name)) continue;
+    headers.set(name, value);
+  }
   if (!headers.has("Content-Security-Policy")) headers.set("Content-Security-Policy", API_CSP);
   if (new URL(c.req.url).protocol === "https:") headers.set("Strict-Transport-Security", HSTS);
   headers.delete("X-Powered-By");

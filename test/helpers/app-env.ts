@@ -5,6 +5,7 @@ import { expect, vi } from "vitest";
 import { createApp } from "../../src/app";
 import type { AppEnv, Bindings } from "../../src/env";
 import { errorResponses, jsonBody, jsonContent } from "../../src/lib/openapi";
+import { recordContentType } from "./declared-content-types";
 
 /** Settings that pass every staging/production check in src/env.ts (the test key and secret are reused). */
 export const PRODUCTION_SETTINGS = {
@@ -50,7 +51,7 @@ export async function callApp(input: Request | string, init?: RequestInit, optio
   const ctx = createExecutionContext();
   const response = await app.fetch(request, bindingsWith(options.env), ctx);
   await waitOnExecutionContext(ctx);
-  return response;
+  return recordContentType(request, response);
 }
 
 export const ItemSchema = z.object({

@@ -1,5 +1,6 @@
 import { env, SELF } from "cloudflare:test";
 import { expect } from "vitest";
+import { recordContentType } from "./declared-content-types";
 
 export const BASE = "http://localhost";
 export const API = `${BASE}/api/v1`;
@@ -19,7 +20,13 @@ export function postJson(path: string, body: unknown, options: { token?: string;
   const headers: Record<string, string> = { "Content-Type": "application/json", ...options.headers };
   if (options.token) headers.Authorization = `Bearer ${options.token}`;
   headers["CF-Connecting-IP"] = options.ip ?? randomIp();
-  return SELF.fetch(`${API}${path}`, { method: "POST", headers, body: JSON.stringify(body) });
+  return checkedFetch(`${API}${path}`, { method: "POST", headers, body: JSON.stringify(body) });
+}
+
+/** SELF.fetch, with the response's content type checked against its operation's declared ones. */
+export async function checkedFetch(input: string, init?: RequestInit): Promise<Response> {
+  const request = new Request(input, init);
+  return recordContentType(request, await SELF.fetch(request));
 }
 
 export function authedFetch(path: string, token: string, init: RequestInit = {}): Promise<Response> {
@@ -27,7 +34,7 @@ export function authedFetch(path: string, token: string, init: RequestInit = {})
   headers.set("Authorization", `Bearer ${token}`);
   if (!headers.has("CF-Connecting-IP")) headers.set("CF-Connecting-IP", randomIp());
   if (init.body && !headers.has("Content-Type")) headers.set("Content-Type", "application/json");
-  return SELF.fetch(path.startsWith("http") ? path : `${API}${path}`, { ...init, headers });
+  return checkedFetch(path.startsWith("http") ? path : `${API}${path}`, { ...init, headers });
 }
 
 /** A random address from the TEST-NET ranges, so per-IP limits do not couple unrelated tests. */

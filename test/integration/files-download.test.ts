@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { parseConfig, type Config } from "../../src/env";
 import { signDownload } from "../../src/modules/files/files.links";
 import { expectProblem, expectSecurityHeaders } from "../helpers/app-env";
-import { authedFetch, createUser, randomIp, type TestUser } from "../helpers/auth";
+import { authedFetch, checkedFetch, createUser, randomIp, type TestUser } from "../helpers/auth";
 import { bytesOf, PDF, TEXT, upload } from "./files-fixtures";
 
 interface FileJson {
@@ -21,7 +21,7 @@ let user: TestUser;
 let pdf: FileJson;
 let text: FileJson;
 
-const anonymous = (url: string, headers: Record<string, string> = {}) => SELF.fetch(url, { headers: { "CF-Connecting-IP": randomIp(), ...headers } });
+const anonymous = (url: string, headers: Record<string, string> = {}) => checkedFetch(url, { headers: { "CF-Connecting-IP": randomIp(), ...headers } });
 
 function testConfig(): Config {
   const result = parseConfig(env);

@@ -22,7 +22,8 @@ import {
   RangeHeadersSchema,
   UploadFormSchema,
 } from "./files.schemas";
-import { serveFile } from "./files.serve";
+import { INLINE_TYPES, inlineResourcePolicy, serveFile } from "./files.serve";
+import { FILE_TYPES } from "./files.validation";
 import { prepareVectorRemoval } from "../ai/ai.documents.service";
 import { deleteFile, findAccessibleFile, listFiles, toFileRecord, uploadFile } from "./files.service";
 
@@ -137,17 +138,23 @@ fileRoutes.openapi(getFileRoute, async (c) => {
   return c.json(toFileRecord(row), 200);
 });
 
+/**
+ * What a download really sends: the stored type, one of FILE_TYPES (text types with
+ * `; charset=utf-8`). Declared per type so a client generator and the document agree with the wire.
+ */
+const fileContent = Object.fromEntries(Object.keys(FILE_TYPES).map((type) => [type, { schema: FileContentSchema }]));
+
 const contentResponses = {
   ...errorResponses(404, 429),
   200: {
-    description: "The whole file, streamed from R2, as a download",
+    description: "The whole file, streamed from R2, with its stored type (text types with `; charset=utf-8`), as a download",
     headers: DownloadHeadersSchema,
-    content: { "application/octet-stream": { schema: FileContentSchema } },
+    content: fileContent,
   },
   206: {
-    description: "The requested byte range (`Content-Range` says which)",
+    description: "The requested byte range (`Content-Range` says which), with the stored type",
     headers: RangeHeadersSchema,
-    content: { "application/octet-stream": { schema: FileContentSchema } },
+    content: fileContent,
   },
   304: { description: "`If-None-Match` named the current ETag", headers: DownloadHeadersSchema.pick({ ETag: true, "Cache-Control": true }) },
   416: {
@@ -206,14 +213,16 @@ const downloadRoute = createRoute({
   operationId: "downloadFileWithLink",
   tags: ["Files"],
   summary: "Public: download through a signed link from POST /files/{id}/link (no Authorization header)",
-  description: "The signature is the credential. A forged, altered or expired link answers 403; a deleted file 404.",
+  description:
+    "The signature is the credential. A forged, altered or expired link answers 403; a deleted file 404. " +
+    "With `disposition=inline` an image can be an `<img src>` on the CORS_ORIGINS pages (docs/files.md).",
   request: { params: FileIdParamSchema, query: DownloadQuerySchema },
   responses: { ...contentResponses, ...errorResponses(403, 404, 429) },
 });
 
 fileRoutes.openapi(downloadRoute, async (c) => {
   const { id } = c.req.valid("param");
-  const { expires, signature } = c.req.valid("query");
+  const { expires, signature, disposition } = c.req.valid("query");
   const deps = filesDeps(c);
   const check = await verifyDownloadLink(deps.config, id, expires ?? "", signature ?? "", deps.now);
   if (check !== "valid") {
@@ -221,7 +230,14 @@ fileRoutes.openapi(downloadRoute, async (c) => {
   }
   const row = await deps.db.select().from(files).where(eq(files.id, id)).get();
   if (!row) throw new ProblemError("not_found", { detail: "No such file." });
-  return serveFile(c.env.FILES, row, c.req.raw);
+  if (disposition !== "inline") return serveFile(c.env.FILES, row, c.req.raw);
+  if (!INLINE_TYPES.has(row.contentType)) {
+    throw new ProblemError("validation_failed", {
+      detail: "Only PNG, JPEG, GIF and WebP images can be served inline.",
+      errors: [{ path: "query.disposition", message: `inline is not allowed for ${row.contentType}; use attachment` }],
+    });
+  }
+  return serveFile(c.env.FILES, row, c.req.raw, { disposition: "inline", resourcePolicy: inlineResourcePolicy(c.req.raw, deps.config.CORS_ORIGINS) });
 });
 
 const deleteFileRoute = createRoute({

@@ -75,6 +75,16 @@ export const FileLinkSchema = z
 export const DownloadQuerySchema = z.object({
   expires: z.string().max(32).optional().openapi({ param: { name: "expires", in: "query" }, description: "Unix seconds, as issued" }),
   signature: z.string().max(128).optional().openapi({ param: { name: "signature", in: "query" }, description: "HMAC-SHA256, base64url, as issued" }),
+  disposition: z
+    .enum(["attachment", "inline"])
+    .optional()
+    .openapi({
+      param: { name: "disposition", in: "query" },
+      description:
+        "`inline` serves a PNG, JPEG, GIF or WebP image for `<img src>`, embeddable by the CORS_ORIGINS pages " +
+        "(`Cross-Origin-Resource-Policy: cross-origin` when `Origin` or `Referer` names one of them); any other type " +
+        "is a 422 (SVG, HTML, PDF and text are never inline). Default `attachment`.",
+    }),
 });
 
 /** The body of a download: the stored bytes. */
@@ -82,7 +92,13 @@ export const FileContentSchema = z.string().openapi({ format: "binary", maxLengt
 
 /** The headers every download carries (GET /files/{id}/content and signed links). */
 export const DownloadHeadersSchema = z.object({
-  "Content-Disposition": z.string().max(1024).openapi({ example: "attachment; filename=\"report.pdf\"; filename*=UTF-8''report.pdf" }),
+  "Content-Disposition": z.string().max(1024).openapi({
+    description: "`attachment`, or `inline` for an image on a signed link with `disposition=inline`",
+    example: "attachment; filename=\"report.pdf\"; filename*=UTF-8''report.pdf",
+  }),
+  "Cross-Origin-Resource-Policy": z.enum(["same-origin", "cross-origin"]).openapi({
+    description: "`same-origin`, except an inline image requested from a CORS_ORIGINS page: `cross-origin`",
+  }),
   "Content-Security-Policy": z.literal("sandbox; default-src 'none'"),
   "X-Content-Type-Options": z.literal("nosniff"),
   "Cache-Control": z.literal("private"),

@@ -1,6 +1,7 @@
 /**
- * How stored bytes go back out: always as a download that a browser cannot execute or render in
- * the API's origin (attachment, nosniff, a sandboxing CSP), with ETag revalidation and byte ranges.
+ * How stored bytes go back out: as a download that a browser cannot execute or render in the API's
+ * origin (attachment, nosniff, a sandboxing CSP), with ETag revalidation and byte ranges. The one
+ * exception, raster images on a signed link with `disposition=inline`, can be embedded as pixels.
  */
 import { ProblemError } from "../../lib/problem";
 import type { FileRow } from "./files.service";
@@ -20,9 +21,46 @@ function encodeRfc5987(value: string): string {
  *
  * @example contentDisposition("résumé.pdf") // attachment; filename="r_sum_.pdf"; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf
  */
-export function contentDisposition(name: string): string {
+export function contentDisposition(name: string, disposition: Disposition = "attachment"): string {
   const fallback = name.replace(/[^\x20-\x7e]|["\\%]/gu, "_");
-  return `attachment; filename="${fallback}"; filename*=UTF-8''${encodeRfc5987(name)}`;
+  return `${disposition}; filename="${fallback}"; filename*=UTF-8''${encodeRfc5987(name)}`;
+}
+
+export type Disposition = "attachment" | "inline";
+
+/**
+ * The only types a signed link may serve inline: raster images, which a browser decodes as pixels
+ * and never runs. SVG (scripts), HTML, PDF (scripts, forms, links) and text (sniffing, rendering in
+ * the API's origin) are always attachments, whatever is stored or configured.
+ */
+export const INLINE_TYPES: ReadonlySet<string> = new Set(["image/png", "image/jpeg", "image/gif", "image/webp"]);
+
+/**
+ * The origin of the page that embeds the response: `Origin` (a CORS-mode `<img crossorigin>`),
+ * else the origin of `Referer` (a plain `<img src>` under the default referrer policy).
+ */
+function embeddingOrigin(request: Request): string | undefined {
+  const origin = request.headers.get("Origin");
+  if (origin !== null && origin !== "null") return origin;
+  const referer = request.headers.get("Referer");
+  if (referer === null || !URL.canParse(referer)) return undefined;
+  return new URL(referer).origin;
+}
+
+/**
+ * `Cross-Origin-Resource-Policy` of an inline image: `cross-origin` when the embedding page is one
+ * of the configured frontend origins (CORS_ORIGINS), else `same-origin`, which makes browsers refuse
+ * to embed it anywhere else. CORP cannot list origins, so the request names the embedder.
+ */
+export function inlineResourcePolicy(request: Request, frontendOrigins: readonly string[]): "cross-origin" | "same-origin" {
+  const embedder = embeddingOrigin(request);
+  return embedder !== undefined && frontendOrigins.includes(embedder) ? "cross-origin" : "same-origin";
+}
+
+export interface ServeOptions {
+  disposition?: Disposition;
+  /** Replaces the pipeline's `Cross-Origin-Resource-Policy: same-origin` (inline images only). */
+  resourcePolicy?: "cross-origin" | "same-origin";
 }
 
 const etagOf = (row: FileRow) => `"${row.sha256}"`;
@@ -57,10 +95,11 @@ export function parseRange(header: string | null, size: number): RangeRequest {
   return { kind: "partial", offset: first, length: Math.min(last, size - 1) - first + 1 };
 }
 
-function baseHeaders(row: FileRow): Headers {
-  return new Headers({
+function baseHeaders(row: FileRow, options: ServeOptions): Headers {
+  const disposition = options.disposition === "inline" && INLINE_TYPES.has(row.contentType) ? "inline" : "attachment";
+  const headers = new Headers({
     "Content-Type": isTextType(row.contentType) ? `${row.contentType}; charset=utf-8` : row.contentType,
-    "Content-Disposition": contentDisposition(row.name),
+    "Content-Disposition": contentDisposition(row.name, disposition),
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": DOWNLOAD_CSP,
     "Cache-Control": "private",
@@ -68,6 +107,11 @@ function baseHeaders(row: FileRow): Headers {
     "Last-Modified": new Date(row.createdAt).toUTCString(),
     "Accept-Ranges": "bytes",
   });
+  if (disposition === "inline" && options.resourcePolicy !== undefined) {
+    headers.set("Cross-Origin-Resource-Policy", options.resourcePolicy);
+    headers.set("Vary", "Origin, Referer");
+  }
+  return headers;
 }
 
 /**
@@ -75,8 +119,8 @@ function baseHeaders(row: FileRow): Headers {
  * touching R2), 206 for a satisfiable range (unless `If-Range` names another version), 416 for an
  * unsatisfiable one, else 200 with the whole object streamed from R2.
  */
-export async function serveFile(bucket: R2Bucket, row: FileRow, request: Request): Promise<Response> {
-  const headers = baseHeaders(row);
+export async function serveFile(bucket: R2Bucket, row: FileRow, request: Request, options: ServeOptions = {}): Promise<Response> {
+  const headers = baseHeaders(row, options);
   if (noneMatch(request.headers.get("If-None-Match"), etagOf(row))) {
     headers.delete("Content-Type");
     return new Response(null, { status: 304, headers });

@@ -1,3 +1,5 @@
+import { config as zodConfig } from "zod";
+
 /**
  * RFC 9457 problem details: the one error shape of the API.
  *
@@ -143,22 +145,25 @@ const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0
 export const REQUIRED_MESSAGE = "required";
 
 /**
- * zod reports an absent field as a type error whose message ends in "received undefined" (its
- * issues do not carry the input). Matched here, in the one mapping every validation problem goes
- * through; a zod upgrade that rewords it fails test/unit/problem.test.ts.
+ * zod's issues do not carry the input, so whether a field was absent is decided where zod still
+ * has it: its global error map, set once here, beside the one mapping every validation problem
+ * goes through. An absent value of any type (string, number, enum, object...) says `required`;
+ * a schema's own message still wins.
  */
-const isMissing = (issue: { code?: string; message: string }) => issue.code === "invalid_type" && /received undefined$/.test(issue.message);
+zodConfig({
+  customError: (issue) => (issue.input === undefined && (issue.code === "invalid_type" || issue.code === "invalid_value") ? REQUIRED_MESSAGE : undefined),
+});
 
 /**
  * Turns zod-style issues into the `errors` list of a validation problem (the first 100, clipped);
- * a missing field's message is `required`.
+ * a missing field's message is `required` (see the error map above).
  */
 export function toValidationIssues(
-  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string; code?: string }>,
+  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
   prefix = "",
 ): ValidationIssue[] {
   return issues.slice(0, VALIDATION_ISSUE_LIMITS.issues).map((issue) => ({
     path: clip([prefix, ...issue.path.map(String)].filter((part) => part !== "").join("."), VALIDATION_ISSUE_LIMITS.pathLength),
-    message: clip(isMissing(issue) ? REQUIRED_MESSAGE : issue.message, VALIDATION_ISSUE_LIMITS.messageLength),
+    message: clip(issue.message, VALIDATION_ISSUE_LIMITS.messageLength),
   }));
 }

@@ -145,6 +145,26 @@ export const problemExplanations: Record<ProblemCode, ProblemExplanation> = {
     action: "Correct every listed field and send the request again.",
     retryable: false,
   },
+  prompt_injection_suspected: {
+    meaning: "The AI screening judged the input (prompt, query or document) to be an attempt to override the model's instructions; nothing was sent to the model and nothing was charged. `score` and `categories` say why.",
+    action: "Rephrase the input without instructions aimed at the model; sending it again unchanged is refused again.",
+    retryable: false,
+  },
+  ai_provider_error: {
+    meaning: "The AI provider failed to answer; nothing was charged (a stream that fails midway charges only the text generated).",
+    action: "Retry later with backoff; if it persists, report the `request_id`.",
+    retryable: true,
+  },
+  ai_provider_busy: {
+    meaning: "The AI provider is over capacity right now; nothing was charged.",
+    action: "Retry after `Retry-After` seconds, with backoff.",
+    retryable: true,
+  },
+  ai_unavailable: {
+    meaning: "No AI model of the needed kind is configured on this deployment (AI_MODELS).",
+    action: "Nothing a client can change: ask the operators to configure a model.",
+    retryable: true,
+  },
   rate_limited: {
     meaning: "Too many requests for one of the limits named in `violated-policies` (per IP, account, user or session).",
     action: "Wait the number of seconds in `Retry-After`, then retry; earlier retries are refused too.",

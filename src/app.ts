@@ -11,6 +11,7 @@ import { cors } from "./middleware/cors";
 import { httpsOnly } from "./middleware/https-only";
 import { permissionMiddleware } from "./middleware/auth";
 import { jsonBody } from "./middleware/json-body";
+import { instrumentedBindings, requestMetrics } from "./middleware/metrics";
 import { apiRateLimit } from "./middleware/rate-limit";
 import { requestId } from "./middleware/request-id";
 import { requestLog } from "./middleware/request-log";
@@ -21,6 +22,7 @@ import { aiRoutes } from "./modules/ai/ai.routes";
 import { aiUsageRoutes } from "./modules/ai/ai.usage.routes";
 import { auditRoutes } from "./modules/audit/audit.routes";
 import { metricsRoutes } from "./modules/metrics/metrics.routes";
+import { prometheusRoutes } from "./modules/metrics/prometheus.routes";
 import { authRoutes } from "./modules/auth/auth.routes";
 import { jwksRoutes } from "./modules/auth/jwks.routes";
 import { passwordRoutes } from "./modules/auth/password.routes";
@@ -114,8 +116,10 @@ export function createApp() {
 
   app.use("*", requestId);
   app.use("*", requestLog);
+  app.use("*", requestMetrics);
   app.use("*", securityHeaders);
   app.use("*", configGuard);
+  app.use("*", instrumentedBindings);
   app.use("*", httpsOnly);
   app.use("*", async (c, next) => {
     if (REFUSED_METHODS.has(c.req.method)) throw methodNotAllowed(c, allowedMethods(app.routes, new URL(c.req.url).pathname));
@@ -130,6 +134,7 @@ export function createApp() {
   app.route("/", healthRoutes);
   app.route("/", problemRoutes);
   app.route("/", jwksRoutes);
+  app.route("/", prometheusRoutes);
   app.route("/api/v1", authRoutes);
   app.route("/api/v1", sessionRoutes);
   app.route("/api/v1", passwordRoutes);

@@ -1,6 +1,8 @@
 import { z } from "zod";
+import type { MetricsAggregator } from "./durable-objects/metrics-aggregator";
 import type { Quota } from "./durable-objects/quota";
 import type { RateLimiter } from "./durable-objects/rate-limiter";
+import { parseFaults, type FaultPlan } from "./lib/faults";
 import type { Logger } from "./lib/logger";
 import { rateLimitOverrideProblems } from "./lib/rate-limit/policies";
 import type { Principal } from "./lib/principal";
@@ -18,6 +20,10 @@ export interface Bindings {
   ASSETS: Fetcher;
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   QUOTA: DurableObjectNamespace<Quota>;
+  /** Operations (issue 14): the Durable Object every isolate's metric batches add up in. */
+  METRICS_AGGREGATOR: DurableObjectNamespace<MetricsAggregator>;
+  /** Operations: Workers Analytics Engine dataset receiving every metric event too, when configured. */
+  METRICS_ANALYTICS?: AnalyticsEngineDataset;
   /** Cloudflare's send_email binding; present only where it is configured (production). */
   MAIL?: SendEmail;
   /** AI gateway: Workers AI (production), Vectorize (production) and the document ingestion queue. */
@@ -151,6 +157,22 @@ export const configSchema = z.object({
 
   // AI gateway (issue 11): models, providers, screening, vector store; see docs/ai.md.
   ...aiConfigShape,
+  // Operations (issue 14): metrics accumulation and chaos mode; see docs/metrics.md and docs/RUNBOOK.md.
+  METRICS_ENABLED: bool(true),
+  /** An isolate hands its metric buffer to the aggregator after this many events... */
+  METRICS_FLUSH_EVENTS: int(500, 1, 100_000),
+  /** ...or when its oldest unsent event is this old (ms), whichever comes first. */
+  METRICS_FLUSH_MS: int(10_000, 0, 300_000),
+  FAULTS: z
+    .string()
+    .default("")
+    .transform((text, ctx): FaultPlan => {
+      const parsed = parseFaults(text);
+      if (parsed.ok) return parsed.plan;
+      ctx.addIssue({ code: "custom", message: parsed.problem });
+      return z.NEVER;
+    }),
+  FAULTS_DELAY_MS: int(2_500, 1, 60_000),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -233,6 +255,10 @@ export function parseConfig(bindings: Record<string, unknown>): ConfigResult {
   const config = parsed.data;
   config.JWT_ISSUER ??= config.PUBLIC_BASE_URL;
   const problems = [...keyProblems(config), ...rateLimitOverrideProblems(config.RATE_LIMIT_OVERRIDES), ...aiConfigProblems(config, bindings)];
+  // Chaos mode is for local runs only: a forgotten FAULTS must not break staging, production or CI.
+  if (config.FAULTS.length > 0 && config.ENVIRONMENT !== "development") {
+    problems.push("FAULTS (chaos mode) is development-only");
+  }
   if (config.ENVIRONMENT === "staging" || config.ENVIRONMENT === "production") {
     problems.push(...productionProblems(config));
     if (config.MAIL_TRANSPORT === "send_email" && typeof (bindings.MAIL as SendEmail | undefined)?.send !== "function") {

@@ -3,6 +3,7 @@ import type { Bindings } from "./env";
 import { handleAiQueue, type DocumentJob } from "./modules/ai/ai.queue";
 import { runScheduledSweep } from "./modules/files/files.sweep";
 
+export { MetricsAggregator } from "./durable-objects/metrics-aggregator";
 export { Quota } from "./durable-objects/quota";
 export { RateLimiter } from "./durable-objects/rate-limiter";
 

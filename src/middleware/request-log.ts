@@ -1,7 +1,7 @@
 import { createMiddleware } from "hono/factory";
-import { routePath } from "hono/route";
 import { loadConfig, type AppEnv } from "../env";
 import { createLogger } from "../lib/logger";
+import { routeTemplate } from "../lib/route-template";
 
 /**
  * Exactly one JSON line per request, written after the response is known; error details that
@@ -23,7 +23,7 @@ export const requestLog = createMiddleware<AppEnv>(async (c, next) => {
       ...c.get("logFields"),
       method: c.req.method,
       path: new URL(c.req.url).pathname,
-      route: routePath(c, -1),
+      route: routeTemplate(c),
       status,
       duration_ms: Date.now() - started,
       user_id: c.get("userId"),

@@ -26,7 +26,7 @@ describe("request log", () => {
       request_id: "log-test-1",
       method: "GET",
       path: "/problems/not_found",
-      route: "/problems/:code",
+      route: "/problems/{code}",
       status: 200,
     });
     expect(typeof line?.duration_ms).toBe("number");

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import type { LimitDecision, LimitRequest, LimitState, RateLimiter } from "../../durable-objects/rate-limiter";
 import type { AppEnv } from "../../env";
+import { recordMetric } from "../metrics/recorder";
 import { describeError } from "../logger";
 import { ProblemError, QUOTA_EXCEEDED_TYPE } from "../problem";
 import { rateLimitField, rateLimitHeaders, rateLimitPolicyField } from "./headers";
@@ -223,6 +224,7 @@ export async function enforceRateLimits(c: Context<AppEnv>, checks: readonly Rat
   if (failed.length > 0) {
     const failedPolicies = failed.flatMap((result) => result.partition.checks.map((check) => check.policy));
     const closed = failedPolicies.filter((policy) => policy.failure === "closed").map((policy) => policy.name);
+    for (const policy of failedPolicies) recordMetric("edge_auth_rate_limit_decisions_total", { policy: policy.name, decision: "unavailable" });
     const fields = { policies: failedPolicies.map((policy) => policy.name), ...describeError(failed[0]?.error) };
     if (closed.length > 0) {
       await refundAll(c, results);
@@ -240,6 +242,7 @@ export async function enforceRateLimits(c: Context<AppEnv>, checks: readonly Rat
   const states = answered.flatMap((result) => (result.decision?.states ?? []).map((state) => markApproximate(result.partition, state)));
   const violated = states.filter((state) => !state.allowed);
   rememberLeases(answered, violated.length === 0);
+  recordDecisions(policies, states);
   if (violated.length > 0) {
     await refundAll(c, answered);
     giveBackLeases();
@@ -284,6 +287,14 @@ function rememberLeases(answered: PartitionResult[], admitted: boolean): void {
       }
       storeLease(check.policy, check.key, check.request.cost, state, check.request.upTo !== undefined);
     }
+  }
+}
+
+/** Per-policy decisions for /metrics; a refused failure counter (countOnly) is a lock-out. */
+function recordDecisions(policies: Record<PolicyName, ResolvedPolicy>, states: readonly LimitState[]): void {
+  for (const state of states) {
+    recordMetric("edge_auth_rate_limit_decisions_total", { policy: state.policy, decision: state.allowed ? "allowed" : "limited" });
+    if (!state.allowed && policies[state.policy as PolicyName]?.countOnly) recordMetric("edge_auth_lockouts_total", { policy: state.policy });
   }
 }
 

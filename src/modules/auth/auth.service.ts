@@ -2,6 +2,7 @@ import { and, eq, isNull } from "drizzle-orm";
 import { emailTokens, roles, userRoles, users } from "../../db/schema";
 import type { Config } from "../../env";
 import { recordAudit, writeWithAudit } from "../../lib/audit";
+import { recordMetric } from "../../lib/metrics/recorder";
 import { normalizeEmail } from "../../lib/email";
 import { newId } from "../../lib/ids";
 import { describeTtl, emailLink, registrationAttemptEmail, verificationEmail } from "../../lib/mail";
@@ -193,6 +194,12 @@ async function resendVerificationNow(deps: AuthDeps, email: string): Promise<voi
   sendVerification(deps, email, verification.token);
 }
 
+/** A refused login as its problem, counted by outcome in /metrics. */
+function loginRefused(code: "invalid_credentials" | "account_disabled" | "email_not_verified" | "account_not_approved", detail: string): ProblemError {
+  recordMetric("edge_auth_logins_total", { outcome: code });
+  return new ProblemError(code, { detail });
+}
+
 /**
  * Checks credentials. Unknown emails and wrong passwords get the same 401 after the same amount
  * of hashing; account-state problems (disabled, unverified, unapproved) are revealed only to a
@@ -211,15 +218,16 @@ export async function login(deps: AuthDeps, rawEmail: string, password: string):
       targetId: user?.id ?? null,
       changes: { reason: user ? "wrong_password" : "unknown_email" },
     });
-    throw new ProblemError("invalid_credentials", { detail: "The email or password is incorrect." });
+    throw loginRefused("invalid_credentials", "The email or password is incorrect.");
   }
-  if (!user.isActive) throw new ProblemError("account_disabled", { detail: "This account is disabled." });
+  if (!user.isActive) throw loginRefused("account_disabled", "This account is disabled.");
   if (deps.config.REQUIRE_EMAIL_VERIFICATION && user.emailVerifiedAt === null) {
-    throw new ProblemError("email_not_verified", { detail: "Verify your email address first; POST /api/v1/auth/resend-verification sends a new link." });
+    throw loginRefused("email_not_verified", "Verify your email address first; POST /api/v1/auth/resend-verification sends a new link.");
   }
   if (deps.config.REQUIRE_APPROVAL && !user.isApproved) {
-    throw new ProblemError("account_not_approved", { detail: "An administrator has not approved this account yet." });
+    throw loginRefused("account_not_approved", "An administrator has not approved this account yet.");
   }
+  recordMetric("edge_auth_logins_total", { outcome: "succeeded" });
   const rehash = verdict.needsRehash
     ? [deps.db.update(users).set({ passwordHash: await hashPassword(password, params), updatedAt: deps.now }).where(eq(users.id, user.id))]
     : [];

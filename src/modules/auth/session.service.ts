@@ -2,6 +2,7 @@ import { and, desc, eq, isNull, ne } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { refreshTokens, sessions, users } from "../../db/schema";
 import { writeWithAudit, type AuditEvent } from "../../lib/audit";
+import { recordMetric } from "../../lib/metrics/recorder";
 import { newId } from "../../lib/ids";
 import { signAccessToken } from "../../lib/jwt";
 import { ProblemError } from "../../lib/problem";
@@ -100,6 +101,7 @@ export async function refreshSession(deps: AuthDeps, presented: string): Promise
     if (deps.now - row.usedAt <= deps.config.REFRESH_REUSE_GRACE * 1000) {
       throw invalidRefresh("This refresh token was just rotated; use the newest one.");
     }
+    recordMetric("edge_auth_refresh_reuse_total", {});
     await endSessions(deps, { userId: row.userId, sessionId: row.sessionId }, "refresh_token_reuse", {
       action: "session.reuse_detected",
       actorUserId: null,

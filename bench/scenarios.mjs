@@ -10,6 +10,8 @@
 //   body          request body, a string or an object sent as JSON (optional)
 //   expectStatus  the status every response should have (default 200); others count as unexpected
 //   connections   concurrent connections for this scenario (default BENCH_CONNECTIONS)
+//   vars          optional worker variables on top of serverVars; the scenario gets its own server
+//                 (fresh state), e.g. to measure a feature switched off and on in the same run
 //   setup         optional async ({ url, vars, mf, request }) => ({ headers?, body?, path?, requests? }), run once
 //                 before the warm-up: sign in and return a bearer header, create a resource, ...
 //                 `request(path, init)` is fetch against the server; `vars` are the worker's
@@ -278,4 +280,8 @@ export const scenarios = [
     expectStatus: 401,
     body: { email: "nobody-here@example.com", password: BENCH_PASSWORD },
   },
+  // Operations (issue 14): the cost of metrics (RED recording, timed bindings, batched hand-over to
+  // the aggregator), the same read with metrics off and on, each on a fresh server of its own.
+  { name: "GET /api/v1/users/me (metrics off)", path: "/api/v1/users/me", setup: signIn, vars: { METRICS_ENABLED: "false" } },
+  { name: "GET /api/v1/users/me (metrics on)", path: "/api/v1/users/me", setup: signIn, vars: { METRICS_ENABLED: "true" } },
 ];

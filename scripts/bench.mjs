@@ -54,7 +54,21 @@ function drive(options, expectStatus, record) {
   });
 }
 
-async function runScenario(server, scenario) {
+/**
+ * A scenario with `vars` runs against its own server started with those variables on top of
+ * serverVars (e.g. a feature switched off), so an on/off pair is measured in the same run.
+ */
+async function runScenario(mainServer, scenario) {
+  if (!scenario.vars) return measureScenario(mainServer, scenario);
+  const own = await serveBundle({ vars: { ...serverVars, ...scenario.vars } });
+  try {
+    return await measureScenario(own, scenario);
+  } finally {
+    await own.dispose();
+  }
+}
+
+async function measureScenario(server, scenario) {
   const request = (requestPath, init) => fetch(`${server.url}${requestPath}`, init);
   const prepared = scenario.setup ? await scenario.setup({ url: server.url, vars: server.vars, mf: server.mf, request }) : {};
   const body = prepared.body ?? scenario.body;

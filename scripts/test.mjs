@@ -12,4 +12,6 @@ console.log("• real-browser tests of the hosted pages (headless Chromium)");
 run("node", ["scripts/test-browser.mjs"]);
 console.log("• OpenAPI document: Spectral with the OWASP ruleset");
 run("node", ["scripts/lint-openapi.mjs"]);
+console.log("• operations: alert rules, dashboard, runbook links (promtool)");
+run("node", ["scripts/check-ops.mjs"]);
 console.log("\n✓ all checks passed");

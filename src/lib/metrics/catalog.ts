@@ -106,6 +106,11 @@ export const metricCatalog = {
     help: "AI requests or answers blocked by screening, by stage (input, output)",
     labels: ["stage"],
   },
+  edge_auth_readiness_failures_total: {
+    type: "counter",
+    help: "Readiness probes (/health/ready) that found a dependency failing, by check",
+    labels: ["check"],
+  },
   edge_auth_metrics_flush_failures_total: {
     type: "counter",
     help: "Metric batches an isolate could not hand to the aggregator (their events are lost)",

@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../../env";
+import { recordMetric } from "../../lib/metrics/recorder";
 import { errorResponses, jsonContent, ProblemSchema } from "../../lib/openapi";
 import { APP_VERSION } from "../../version";
 import { LivenessSchema, ReadinessSchema, ServiceIndexSchema } from "./health.schemas";
@@ -64,6 +65,7 @@ healthRoutes.openapi(getReadiness, async (c) => {
   if (failed.length > 0) {
     const causes = Object.fromEntries(probed.filter((result) => result.cause).map((result) => [result.check.name, result.cause]));
     c.set("logFields", { ...c.get("logFields"), failed_checks: failed, check_errors: causes });
+    for (const check of failed) recordMetric("edge_auth_readiness_failures_total", { check });
     c.header("Retry-After", "10");
     return c.json({ status: "unavailable" as const, version: APP_VERSION, checks, failed }, 503);
   }

@@ -2,6 +2,8 @@
 import { ensureDependencies, run } from "./lib.mjs";
 
 ensureDependencies();
+console.log("• dependency audit (npm audit --omit=dev, security/audit-allowlist.json)");
+run("node", ["scripts/audit.mjs"]);
 console.log("• typecheck (tsc --noEmit)");
 run("npx", ["tsc", "--noEmit"]);
 console.log("• migrations match src/db/schema.ts");

@@ -42,6 +42,8 @@ const chatRoute = createRoute({
   request: { body: jsonBody(ChatRequestSchema) },
   responses: {
     ...MODEL_ERRORS,
+    // `document_ids` naming a document the caller does not own (found by the operation fuzzer).
+    ...errorResponses(404),
     200: {
       description: "The completion (JSON), or server-sent events with `stream: true`",
       content: { "application/json": { schema: ChatResponseSchema }, "text/event-stream": { schema: ChatStreamSchema } },

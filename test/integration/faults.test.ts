@@ -54,10 +54,13 @@ describe("D1 unavailable (FAULTS=d1:1)", () => {
     expect(requestLines().at(-1)).toMatchObject({ status: 503, failed_checks: ["d1"] });
   });
 
-  it("an authenticated read answers 503 (the session cannot be checked), never 401 or 500", async () => {
+  it("an authenticated read answers 503 (or 200 from the auth cache), never 401 or 500", async () => {
     const user = await createUser();
     const response = await call("/api/v1/users/me", { headers: { Authorization: `Bearer ${user.accessToken}` } }, { FAULTS: "d1:1" });
-    await expectProblem(response, 503, "service_unavailable");
+    // The auth path's per-isolate cache (issue 10) may answer a just-seen session without D1: 200.
+    // Otherwise the only acceptable answer is a 503 problem.
+    expect([200, 503]).toContain(response.status);
+    if (response.status === 503) await expectProblem(response, 503, "service_unavailable");
   });
 });
 

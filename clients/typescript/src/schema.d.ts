@@ -1543,7 +1543,7 @@ export interface components {
              *       "login_account"
              *     ]
              */
-            "violated-policies": ("api_anonymous" | "api_user" | "login_ip" | "login_account" | "register_ip" | "resend_verification_email" | "resend_verification_ip" | "password_forgot_email" | "password_forgot_ip" | "password_change_user" | "password_reset_ip" | "verify_email_ip" | "refresh_session" | "refresh_ip" | "ai_user" | "test_generous")[];
+            "violated-policies": ("api_anonymous" | "api_user" | "login_ip" | "login_account" | "register_ip" | "resend_verification_email" | "resend_verification_ip" | "password_forgot_email" | "password_forgot_ip" | "password_change_user" | "password_reset_ip" | "verify_email_ip" | "refresh_session" | "refresh_ip" | "ai_user")[];
         };
         Readiness: {
             checks: components["schemas"]["ReadinessCheck"][];
@@ -2221,6 +2221,19 @@ export interface operations {
             };
             /** @description Authenticated but not allowed */
             403: {
+                headers: {
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (also for resources of other users) */
+            404: {
                 headers: {
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     RateLimit: components["headers"]["RateLimit"];

@@ -575,7 +575,7 @@ export interface paths {
         };
         /**
          * Public: download through a signed link from POST /files/{id}/link (no Authorization header)
-         * @description The signature is the credential. A forged, altered or expired link answers 403; a deleted file 404.
+         * @description The signature is the credential. A forged, altered or expired link answers 403; a deleted file 404. With `disposition=inline` an image can be an `<img src>` on the CORS_ORIGINS pages (docs/files.md).
          */
         get: operations["downloadFileWithLink"];
         put?: never;
@@ -890,7 +890,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The meaning of one error type (the target of a problem's `type` URI) */
+        /** The meaning of one error type (the target of a problem's `type` URI) and what a client should do */
         get: operations["getProblemType"];
         put?: never;
         post?: never;
@@ -1501,8 +1501,14 @@ export interface components {
             type: string;
         };
         ProblemType: {
+            /** @description What a client should do about it */
+            action: string;
             /** @example validation_failed */
             code: string;
+            /** @description What this problem means, in terms of the request */
+            meaning: string;
+            /** @description Whether the same request, unchanged, can succeed later (after `Retry-After` where given) */
+            retryable: boolean;
             /** Format: int32 */
             status: number;
             title: string;
@@ -7217,14 +7223,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The whole file, streamed from R2, as a download */
+            /** @description The whole file, streamed from R2, with its stored type (text types with `; charset=utf-8`), as a download */
             200: {
                 headers: {
                     "Accept-Ranges": "bytes";
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     "Cache-Control": "private";
+                    /** @description `attachment`, or `inline` for an image on a signed link with `disposition=inline` */
                     "Content-Disposition": string;
                     "Content-Security-Policy": "sandbox; default-src 'none'";
+                    /** @description `same-origin`, except an inline image requested from a CORS_ORIGINS page: `cross-origin` */
+                    "Cross-Origin-Resource-Policy": "same-origin" | "cross-origin";
                     /** @description The quoted SHA-256 of the content */
                     ETag: string;
                     RateLimit: components["headers"]["RateLimit"];
@@ -7234,18 +7243,29 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": string;
+                    "application/json": string;
+                    "application/pdf": string;
+                    "image/gif": string;
+                    "image/jpeg": string;
+                    "image/png": string;
+                    "image/webp": string;
+                    "text/csv": string;
+                    "text/markdown": string;
+                    "text/plain": string;
                 };
             };
-            /** @description The requested byte range (`Content-Range` says which) */
+            /** @description The requested byte range (`Content-Range` says which), with the stored type */
             206: {
                 headers: {
                     "Accept-Ranges": "bytes";
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     "Cache-Control": "private";
+                    /** @description `attachment`, or `inline` for an image on a signed link with `disposition=inline` */
                     "Content-Disposition": string;
                     "Content-Range": string;
                     "Content-Security-Policy": "sandbox; default-src 'none'";
+                    /** @description `same-origin`, except an inline image requested from a CORS_ORIGINS page: `cross-origin` */
+                    "Cross-Origin-Resource-Policy": "same-origin" | "cross-origin";
                     /** @description The quoted SHA-256 of the content */
                     ETag: string;
                     RateLimit: components["headers"]["RateLimit"];
@@ -7255,7 +7275,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": string;
+                    "application/json": string;
+                    "application/pdf": string;
+                    "image/gif": string;
+                    "image/jpeg": string;
+                    "image/png": string;
+                    "image/webp": string;
+                    "text/csv": string;
+                    "text/markdown": string;
+                    "text/plain": string;
                 };
             };
             /** @description `If-None-Match` named the current ETag */
@@ -7426,6 +7454,8 @@ export interface operations {
     downloadFileWithLink: {
         parameters: {
             query?: {
+                /** @description `inline` serves a PNG, JPEG, GIF or WebP image for `<img src>`, embeddable by the CORS_ORIGINS pages (`Cross-Origin-Resource-Policy: cross-origin` when `Origin` or `Referer` names one of them); any other type is a 422 (SVG, HTML, PDF and text are never inline). Default `attachment`. */
+                disposition?: "attachment" | "inline";
                 /** @description Unix seconds, as issued */
                 expires?: string;
                 /** @description HMAC-SHA256, base64url, as issued */
@@ -7439,14 +7469,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The whole file, streamed from R2, as a download */
+            /** @description The whole file, streamed from R2, with its stored type (text types with `; charset=utf-8`), as a download */
             200: {
                 headers: {
                     "Accept-Ranges": "bytes";
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     "Cache-Control": "private";
+                    /** @description `attachment`, or `inline` for an image on a signed link with `disposition=inline` */
                     "Content-Disposition": string;
                     "Content-Security-Policy": "sandbox; default-src 'none'";
+                    /** @description `same-origin`, except an inline image requested from a CORS_ORIGINS page: `cross-origin` */
+                    "Cross-Origin-Resource-Policy": "same-origin" | "cross-origin";
                     /** @description The quoted SHA-256 of the content */
                     ETag: string;
                     RateLimit: components["headers"]["RateLimit"];
@@ -7456,18 +7489,29 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": string;
+                    "application/json": string;
+                    "application/pdf": string;
+                    "image/gif": string;
+                    "image/jpeg": string;
+                    "image/png": string;
+                    "image/webp": string;
+                    "text/csv": string;
+                    "text/markdown": string;
+                    "text/plain": string;
                 };
             };
-            /** @description The requested byte range (`Content-Range` says which) */
+            /** @description The requested byte range (`Content-Range` says which), with the stored type */
             206: {
                 headers: {
                     "Accept-Ranges": "bytes";
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     "Cache-Control": "private";
+                    /** @description `attachment`, or `inline` for an image on a signed link with `disposition=inline` */
                     "Content-Disposition": string;
                     "Content-Range": string;
                     "Content-Security-Policy": "sandbox; default-src 'none'";
+                    /** @description `same-origin`, except an inline image requested from a CORS_ORIGINS page: `cross-origin` */
+                    "Cross-Origin-Resource-Policy": "same-origin" | "cross-origin";
                     /** @description The quoted SHA-256 of the content */
                     ETag: string;
                     RateLimit: components["headers"]["RateLimit"];
@@ -7477,7 +7521,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": string;
+                    "application/json": string;
+                    "application/pdf": string;
+                    "image/gif": string;
+                    "image/jpeg": string;
+                    "image/png": string;
+                    "image/webp": string;
+                    "text/csv": string;
+                    "text/markdown": string;
+                    "text/plain": string;
                 };
             };
             /** @description `If-None-Match` named the current ETag */

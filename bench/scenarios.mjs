@@ -57,6 +57,12 @@ export const serverVars = {
   }),
   // The upload scenario stores ~100 KB per request for the whole run under one user.
   FILES_QUOTA_BYTES: String(1_099_511_627_776),
+  RATE_LIMIT_OVERRIDES: JSON.stringify({
+    api_user: { limit: 1_000_000_000, window: 60 },
+    api_anonymous: { limit: 1_000_000_000, window: 60 },
+    ai_user: { limit: 1_000_000_000, window: 60 },
+    api_key: { limit: 1_000_000_000, window: 60 },
+  }),
 };
 
 /**
@@ -93,6 +99,25 @@ async function logIn({ request }, { email, password }) {
 async function signIn(context) {
   const { access_token } = await logIn(context, await createAccount(context));
   return { headers: { Authorization: `Bearer ${access_token}` } };
+  const { access_token } = await login.json();
+  return { headers: { Authorization: `Bearer ${access_token}` }, email, accessToken: access_token };
+}
+
+/** Signs in, makes the account an administrator in D1 and creates an API key with `scopes`. */
+async function apiKeyOf({ mf, request, ...context }, scopes) {
+  const session = await signIn({ mf, request, ...context });
+  const db = await mf.getD1Database("DB");
+  await db
+    .prepare("insert or ignore into user_roles (user_id, role_id, created_at) select u.id, r.id, ?1 from users u, roles r where u.email = ?2 and r.name = 'admin'")
+    .bind(Date.now(), session.email)
+    .run();
+  const created = await request("/api/v1/api-keys", {
+    method: "POST",
+    headers: { ...session.headers, "Content-Type": "application/json" },
+    body: JSON.stringify({ name: "bench", scopes }),
+  });
+  if (created.status !== 201) throw new Error(`creating an API key answered ${created.status}`);
+  return { key: (await created.json()).key, accessToken: session.accessToken };
 }
 
 /** Bundles one source module with esbuild and imports it (the AI scenarios reuse the worker's own code). */
@@ -279,6 +304,40 @@ export const scenarios = [
     connections: 8,
     expectStatus: 401,
     body: { email: "nobody-here@example.com", password: BENCH_PASSWORD },
+  // GET /api/v1/users/me authenticated by an API key instead: one HMAC, one D1 read by the key-hash
+  // index (key, owner, roles, permissions), the per-key rate limiter; last-used written at most
+  // once a minute after the response. Compare with GET /api/v1/users/me (JWT verification + principal read).
+  {
+    name: "GET /api/v1/users/me (API key)",
+    path: "/api/v1/users/me",
+    setup: async (context) => ({ headers: { Authorization: `Bearer ${(await apiKeyOf(context, ["profile:read"])).key}` } }),
+  },
+  // Introspection of an access token by a resource server's key: the caller's key is verified (one
+  // read), then the token's signature and one more read for its session, user, roles and permissions.
+  {
+    name: "POST /oauth/introspect (access token)",
+    method: "POST",
+    path: "/oauth/introspect",
+    setup: async (context) => {
+      const { key, accessToken } = await apiKeyOf(context, ["tokens:introspect"]);
+      return {
+        headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ token: accessToken }).toString(),
+      };
+    },
+  },
+  // Introspection of an API key: two key reads (the caller's and the introspected one's).
+  {
+    name: "POST /oauth/introspect (API key)",
+    method: "POST",
+    path: "/oauth/introspect",
+    setup: async (context) => {
+      const { key } = await apiKeyOf(context, ["tokens:introspect"]);
+      return {
+        headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ token: key }).toString(),
+      };
+    },
   },
   // Operations (issue 14): the cost of metrics (RED recording, timed bindings, batched hand-over to
   // the aggregator), the same read with metrics off and on, each on a fresh server of its own.

@@ -16,13 +16,17 @@ import { apiRateLimit } from "./middleware/rate-limit";
 import { requestId } from "./middleware/request-id";
 import { requestLog } from "./middleware/request-log";
 import { securityHeaders } from "./middleware/security-headers";
+import { strictQuery } from "./middleware/strict-query";
 import { timeout } from "./middleware/timeout";
 import { aiDocumentRoutes } from "./modules/ai/ai.documents.routes";
 import { aiRoutes } from "./modules/ai/ai.routes";
 import { aiUsageRoutes } from "./modules/ai/ai.usage.routes";
+import { apiKeyRoutes } from "./modules/api-keys/api-keys.routes";
 import { auditRoutes } from "./modules/audit/audit.routes";
 import { metricsRoutes } from "./modules/metrics/metrics.routes";
 import { prometheusRoutes } from "./modules/metrics/prometheus.routes";
+import { oauthRoutes } from "./modules/oauth/oauth.routes";
+import { serviceAccountRoutes } from "./modules/service-accounts/service-accounts.routes";
 import { authRoutes } from "./modules/auth/auth.routes";
 import { jwksRoutes } from "./modules/auth/jwks.routes";
 import { passwordRoutes } from "./modules/auth/password.routes";
@@ -37,6 +41,7 @@ import { permissionRoutes } from "./modules/permissions/permissions.routes";
 import { problemRoutes } from "./modules/problems/problems.routes";
 import { roleRoutes } from "./modules/roles/roles.routes";
 import { meRoutes } from "./modules/users/me.routes";
+import { userRoleRoutes } from "./modules/users/users.roles.routes";
 import { userRoutes } from "./modules/users/users.routes";
 
 /** Methods this API never serves, whatever the path (TRACE would echo credentials back). */
@@ -44,6 +49,9 @@ const REFUSED_METHODS = new Set(["TRACE", "TRACK", "CONNECT"]);
 
 /** Requests whose bodies are streamed by their route (uploads), not buffered by the pipeline. */
 const isStreamedUpload = (c: Context<AppEnv>) => c.req.method === "POST" && new URL(c.req.url).pathname === "/api/v1/files";
+
+/** The OAuth endpoints take form-encoded bodies (RFC 7662, RFC 7009); their routes validate the media type. */
+const isOAuthForm = (c: Context<AppEnv>) => new URL(c.req.url).pathname.startsWith("/oauth/");
 
 function origin(c: Context<AppEnv>): string {
   const config = c.var.config;
@@ -127,19 +135,23 @@ export function createApp() {
   });
   app.use("*", cors);
   app.use("*", bodyLimit(isStreamedUpload));
-  app.use("*", jsonBody(isStreamedUpload));
+  app.use("*", jsonBody((c) => isStreamedUpload(c) || isOAuthForm(c)));
   app.use("*", timeout(isStreamedUpload));
   app.use("/api/*", apiRateLimit);
+  app.use("/oauth/*", apiRateLimit);
+  app.use("*", strictQuery(app));
 
   app.route("/", healthRoutes);
   app.route("/", problemRoutes);
   app.route("/", jwksRoutes);
   app.route("/", prometheusRoutes);
+  app.route("/", oauthRoutes);
   app.route("/api/v1", authRoutes);
   app.route("/api/v1", sessionRoutes);
   app.route("/api/v1", passwordRoutes);
   app.route("/api/v1", meRoutes);
   app.route("/api/v1", userRoutes);
+  app.route("/api/v1", userRoleRoutes);
   app.route("/api/v1", roleRoutes);
   app.route("/api/v1", permissionRoutes);
   app.route("/api/v1", auditRoutes);
@@ -150,6 +162,8 @@ export function createApp() {
   app.route("/api/v1", aiRoutes);
   app.route("/api/v1", aiDocumentRoutes);
   app.route("/api/v1", aiUsageRoutes);
+  app.route("/api/v1", apiKeyRoutes);
+  app.route("/api/v1", serviceAccountRoutes);
   app.route("/", createDocsRoutes((config) => buildOpenApiDocument(app, config), permissionMiddleware("docs:read")));
 
   app.notFound((c) => {

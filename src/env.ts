@@ -173,6 +173,17 @@ export const configSchema = z.object({
       return z.NEVER;
     }),
   FAULTS_DELAY_MS: int(2_500, 1, 60_000),
+  // Integration surface (issue 12): token claims, API keys and service accounts.
+  /** Claims embedded in access tokens at issue time (RFC 9068 style): `roles`, `permissions`. */
+  ACCESS_TOKEN_CLAIMS: commaList.pipe(z.array(z.enum(["roles", "permissions"]))),
+  /** HMAC key of stored API-key hashes; required (>= 32 characters) in staging and production. */
+  API_KEY_SECRET: z.string().optional(),
+  /** Longest API-key lifetime an owner may ask for, seconds (1 year). */
+  API_KEY_MAX_TTL: int(31_536_000, 3_600, 157_680_000),
+  /** Lifetime of a key created without `expires_in`, seconds (90 days; at most API_KEY_MAX_TTL). */
+  API_KEY_DEFAULT_TTL: int(7_776_000, 3_600, 157_680_000),
+  /** Longest overlap during which a rotated-out key keeps working, seconds (1 day). */
+  API_KEY_MAX_ROTATION_OVERLAP: int(86_400, 0, 2_592_000),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -214,6 +225,9 @@ function productionProblems(config: Config): string[] {
   for (const name of ["APP_URL", "EMAIL_LINK_VERIFY_URL", "EMAIL_LINK_RESET_URL"] as const) {
     // A token sent over http can be read on the way.
     if (config[name] !== undefined && !config[name].startsWith("https://")) problems.push(`${name} must be an https URL`);
+  }
+  if (!config.API_KEY_SECRET || config.API_KEY_SECRET.length < 32) {
+    problems.push("API_KEY_SECRET is missing or shorter than 32 characters");
   }
   return problems;
 }
@@ -259,6 +273,7 @@ export function parseConfig(bindings: Record<string, unknown>): ConfigResult {
   if (config.FAULTS.length > 0 && config.ENVIRONMENT !== "development") {
     problems.push("FAULTS (chaos mode) is development-only");
   }
+  if (config.API_KEY_DEFAULT_TTL > config.API_KEY_MAX_TTL) problems.push("API_KEY_DEFAULT_TTL must not exceed API_KEY_MAX_TTL");
   if (config.ENVIRONMENT === "staging" || config.ENVIRONMENT === "production") {
     problems.push(...productionProblems(config));
     if (config.MAIL_TRANSPORT === "send_email" && typeof (bindings.MAIL as SendEmail | undefined)?.send !== "function") {

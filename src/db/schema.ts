@@ -23,6 +23,8 @@ export const users = sqliteTable(
     isActive: integer("is_active", { mode: "boolean" }).notNull().default(true),
     isApproved: integer("is_approved", { mode: "boolean" }).notNull().default(false),
     passwordChangedAt: integer("password_changed_at").notNull(),
+    /** `service` rows are service accounts (see service_accounts): no password, never a login. */
+    kind: text("kind", { enum: ["human", "service"] }).notNull().default("human"),
     createdAt: createdAt(),
     updatedAt: integer("updated_at").notNull(),
   },
@@ -276,4 +278,54 @@ export const aiChunks = sqliteTable(
     embedding: text("embedding"),
   },
   (table) => [index("ai_chunks_owner_idx").on(table.ownerId, table.documentId), index("ai_chunks_document_idx").on(table.documentId, table.chunk)],
+);
+
+/*
+ * Integration surface (issue 12): service accounts and API keys.
+ */
+
+/**
+ * Service accounts: non-human principals. Each is a `users` row of kind `service` (so roles,
+ * audit actors and ownership work as for people) plus this row with its name and description.
+ */
+export const serviceAccounts = sqliteTable(
+  "service_accounts",
+  {
+    id: text("id")
+      .primaryKey()
+      .references(() => users.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    description: text("description").notNull().default(""),
+    createdBy: text("created_by"),
+    createdAt: createdAt(),
+  },
+  (table) => [uniqueIndex("service_accounts_name_unique").on(sql`lower(${table.name})`)],
+);
+
+/**
+ * API keys of users and service accounts, stored only as a keyed hash (HMAC-SHA-256 with
+ * API_KEY_SECRET). `scopes` is a JSON array; effective permissions are scopes ∩ the owner's.
+ */
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    ownerId: text("owner_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    /** The first characters of the key (`eak_` + 8), shown in lists so people can tell keys apart. */
+    prefix: text("prefix").notNull(),
+    keyHash: text("key_hash").notNull(),
+    scopes: text("scopes").notNull(),
+    createdBy: text("created_by"),
+    createdAt: createdAt(),
+    expiresAt: integer("expires_at").notNull(),
+    revokedAt: integer("revoked_at"),
+    /** The key this one replaced by rotation. */
+    rotatedFrom: text("rotated_from"),
+    lastUsedAt: integer("last_used_at"),
+    lastUsedIp: text("last_used_ip"),
+  },
+  (table) => [uniqueIndex("api_keys_hash_unique").on(table.keyHash), index("api_keys_owner_idx").on(table.ownerId, table.createdAt)],
 );

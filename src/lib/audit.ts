@@ -2,6 +2,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { desc } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { auditLogs } from "../db/schema";
+import type { AuditAction } from "./audit-actions";
 import { newId } from "./ids";
 import { sha256Hex } from "./tokens";
 
@@ -12,7 +13,7 @@ const CHAIN_CONFLICT = "audit_chain_conflict";
 const MAX_ATTEMPTS = 5;
 
 export interface AuditEvent {
-  action: string;
+  action: AuditAction;
   actorUserId?: string | null;
   sessionId?: string | null;
   targetType?: string | null;

@@ -60,11 +60,22 @@ export interface AccessTokenClaims {
   exp: number;
 }
 
-/** Signs an access token for a user's session: `typ: at+jwt`, `kid`, iss/aud/sub/sid/jti/iat/exp. */
-export async function signAccessToken(config: Config, subject: { userId: string; sessionId: string }, now = Date.now()): Promise<{ token: string; expiresIn: number }> {
+/** Claims ACCESS_TOKEN_CLAIMS may add at issue time (RFC 9068 §2.2.3 style); as stale as the token is long. */
+export interface AccessTokenExtraClaims {
+  roles?: string[];
+  permissions?: string[];
+}
+
+/** Signs an access token for a user's session: `typ: at+jwt`, `kid`, iss/aud/sub/sid/jti/iat/exp (+ `extra`). */
+export async function signAccessToken(
+  config: Config,
+  subject: { userId: string; sessionId: string },
+  now = Date.now(),
+  extra: AccessTokenExtraClaims = {},
+): Promise<{ token: string; expiresIn: number }> {
   const { signing } = await keyRing(config);
   const issuedAt = Math.floor(now / 1000);
-  const token = await new SignJWT({ sid: subject.sessionId })
+  const token = await new SignJWT({ ...extra, sid: subject.sessionId })
     .setProtectedHeader({ alg: signing.alg, typ: ACCESS_TOKEN_TYPE, kid: signing.kid })
     .setIssuer(config.JWT_ISSUER ?? config.PUBLIC_BASE_URL)
     .setAudience(config.JWT_AUDIENCE)

@@ -25,6 +25,10 @@ export const PERMISSIONS = {
   "files:delete_any": "Delete any user's files",
   "ai:use": "Use the AI endpoints within one's quota",
   "ai:manage": "Manage AI quotas and read usage of everyone",
+  "tokens:introspect": "Introspect tokens (POST /oauth/introspect); meant for resource servers' API keys",
+  "service_accounts:read": "List and read service accounts",
+  "service_accounts:write": "Create, disable and delete service accounts",
+  "api_keys:manage": "List, create, rotate and revoke the API keys of any user or service account",
 } as const;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -20,8 +20,12 @@ export interface PrincipalAccount {
 /** The verified caller, loaded fresh from D1 on every request. */
 export interface Principal {
   userId: string;
-  sessionId: string;
+  /** The session of an access token; null for an API key. */
+  sessionId: string | null;
+  /** The access token's jti, or the API key's id. */
   tokenId: string;
+  /** Set when the caller authenticated with an API key: permissions are its scopes ∩ the owner's. */
+  apiKeyId: string | null;
   email: string;
   /** Role names, sorted. */
   roles: string[];
@@ -51,7 +55,7 @@ interface PrincipalRow {
  * not past its absolute lifetime), the user still exists and is active, the user's current roles
  * and permissions, and the profile fields, so `GET /users/me` needs no second query.
  */
-const PRINCIPAL_SQL = `
+export const PRINCIPAL_SQL = `
 select u.id as user_id, u.email, u.is_active, s.ended_at, s.expires_at,
   u.first_name, u.middle_name, u.last_name, u.role_title, u.email_verified_at, u.is_approved, u.created_at,
   (select json_group_array(r.name) from user_roles ur join roles r on r.id = ur.role_id where ur.user_id = u.id) as roles,
@@ -84,6 +88,7 @@ export async function loadSessionPrincipal(db: Pick<D1Database, "prepare">, clai
     userId: row.user_id,
     sessionId: claims.sid,
     tokenId: claims.jti,
+    apiKeyId: null,
     email: row.email,
     roles: (JSON.parse(row.roles) as string[]).sort(),
     permissions: new Set(JSON.parse(row.permissions) as string[]),

@@ -18,10 +18,14 @@ export function randomToken(bytes = 32, prefix = ""): string {
   return `${prefix}${base64Url(buffer)}`;
 }
 
+/** Lower-case hex of bytes (a digest or a MAC). */
+export function toHex(bytes: ArrayBuffer | Uint8Array): string {
+  return [...new Uint8Array(bytes)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
 /** Lower-case hex SHA-256 of a UTF-8 string: how tokens are stored and looked up. */
 export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  return toHex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
 }
 
 /** Constant-time comparison of two strings of equal length (false for different lengths). */

@@ -8,6 +8,7 @@ import { ProblemError } from "../lib/problem";
 import { readReplicaSession, writeBookmark } from "./read-session";
 
 export type { Principal } from "../lib/principal";
+import { presentedApiKey, resolveApiKey } from "../modules/api-keys/api-keys.verify";
 
 const WWW_AUTHENTICATE = 'Bearer error="invalid_token"';
 
@@ -42,19 +43,45 @@ export function verifiedBearer(c: Context<AppEnv>): Promise<BearerResult> {
   return result;
 }
 
-async function authenticate(c: Context<AppEnv>): Promise<Principal> {
-  const existing = c.get("principal");
-  if (existing) return existing;
-  const bearer = await verifiedBearer(c);
-  if (!bearer.ok) {
-    c.get("logger").info("access token rejected", { reason: bearer.reason });
-    throw unauthorized(bearer.reason === "missing" || bearer.reason === "not a bearer token" ? "A valid bearer access token is required." : "The access token is invalid or expired.");
-  }
-  const principal = await loadSessionPrincipal(readReplicaSession(c), bearer.claims);
-  if (!principal) throw unauthorized("The session has ended or the account is unavailable.");
+/**
+ * Whether the request carries a credential that verifies (an access token's signature and claims,
+ * or a live API key): only such requests leave the anonymous per-IP limit.
+ */
+export async function credentialVerifies(c: Context<AppEnv>): Promise<boolean> {
+  const apiKey = presentedApiKey(c);
+  if (apiKey) return (await resolveApiKey(c, apiKey)).ok;
+  return (await verifiedBearer(c)).ok;
+}
+
+function remember(c: Context<AppEnv>, principal: Principal): Principal {
   c.set("principal", principal);
   c.set("userId", principal.userId);
   return principal;
+}
+
+async function authenticate(c: Context<AppEnv>): Promise<Principal> {
+  const existing = c.get("principal");
+  if (existing) return existing;
+  // API keys resolve in their own module (one indexed read by key hash).
+  const apiKey = presentedApiKey(c);
+  if (apiKey) {
+    const result = await resolveApiKey(c, apiKey);
+    if (!result.ok) {
+      c.get("logger").info("api key rejected", { reason: result.reason });
+      throw unauthorized("The API key is invalid, expired or revoked.");
+    }
+    return remember(c, result.principal);
+  }
+  const bearer = await verifiedBearer(c);
+  if (!bearer.ok) {
+    c.get("logger").info("access token rejected", { reason: bearer.reason });
+    throw unauthorized(
+      bearer.reason === "missing" || bearer.reason === "not a bearer token" ? "A valid bearer access token or API key is required." : "The access token is invalid or expired.",
+    );
+  }
+  const principal = await loadSessionPrincipal(readReplicaSession(c), bearer.claims);
+  if (!principal) throw unauthorized("The session has ended or the account is unavailable.");
+  return remember(c, principal);
 }
 
 /** Hooks run after authentication (the per-user rate limit registers itself here). */

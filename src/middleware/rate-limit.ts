@@ -6,7 +6,7 @@ import { clientIp } from "../lib/client-ip";
 import { normalizeEmail } from "../lib/email";
 import { type AppliedRateLimits, enforceRateLimits, type RateLimitCheck, writeRateLimitHeaders } from "../lib/rate-limit/enforce";
 import { type KeyKind, type PolicyName, rateLimitPolicies } from "../lib/rate-limit/policies";
-import { onAuthenticated, verifiedBearer } from "./auth";
+import { credentialVerifies, onAuthenticated } from "./auth";
 
 /**
  * Where a key comes from: `body.<field>` (dots for nesting) reads the buffered JSON body,
@@ -146,7 +146,7 @@ export function rateLimit(options: RateLimitOptions): MiddlewareHandler<AppEnv> 
 export const apiRateLimit = createMiddleware<AppEnv>(async (c, next) => {
   // Only a token that verifies moves the request to the per-user limit; an Authorization header
   // alone (junk, expired, forged) must not be a way around the per-IP limit.
-  if (!c.req.header("Authorization") || !(await verifiedBearer(c)).ok) {
+  if (!c.req.header("Authorization") || !(await credentialVerifies(c))) {
     if (hasRouteLimiter(c)) deferredAnonymous.add(c);
     else await enforceRateLimits(c, [{ policy: "api_anonymous", key: clientIp(c.req.raw) }]);
   }
@@ -159,7 +159,9 @@ export const apiRateLimit = createMiddleware<AppEnv>(async (c, next) => {
   }
 });
 
-// Authenticated API traffic is limited per user as soon as the auth middleware knows who calls.
+// Authenticated API traffic is limited per user (per API key for key callers: each key has its own
+// budget, so one busy integration cannot starve its owner's interactive use) as soon as the auth
+// middleware knows who calls.
 onAuthenticated(async (c, principal) => {
-  await enforceRateLimits(c, [{ policy: "api_user", key: principal.userId }]);
+  await enforceRateLimits(c, [principal.apiKeyId ? { policy: "api_key", key: principal.apiKeyId } : { policy: "api_user", key: principal.userId }]);
 });

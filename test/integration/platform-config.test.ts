@@ -72,6 +72,7 @@ describe("fail closed on a bad production configuration", () => {
     ["a missing FILE_LINK_SECRET", { FILE_LINK_SECRET: undefined }, "FILE_LINK_SECRET"],
     ["a weak FILE_LINK_SECRET", { FILE_LINK_SECRET: secretValue }, "FILE_LINK_SECRET"],
     ["no JWT signing key", { JWT_SIGNING_KEYS: undefined }, "JWT_SIGNING_KEYS"],
+    ["a missing API_KEY_SECRET", { API_KEY_SECRET: undefined }, "API_KEY_SECRET"],
     ["MAIL_TRANSPORT=capture", { MAIL_TRANSPORT: "capture" }, "MAIL_TRANSPORT=capture"],
     ["MAIL_TRANSPORT=http without its key", { MAIL_TRANSPORT: "http", MAIL_HTTP_ENDPOINT: "https://mail.example.com/send" }, "MAIL_HTTP_API_KEY"],
     ["weak argon2 memory", { ARGON2_MEMORY_KIB: "64" }, "ARGON2"],

@@ -26,7 +26,7 @@ describe("/openapi.json", () => {
     expect(document.openapi).toBe("3.1.0");
     expect(document.info.title).toBe("Edge Auth API");
     expect(document.servers[0]?.url).toBe("http://localhost");
-    expect(document.components.securitySchemes.Bearer).toMatchObject({ type: "http", scheme: "bearer", bearerFormat: "JWT" });
+    expect(document.components.securitySchemes.Bearer).toMatchObject({ type: "http", scheme: "bearer" });
     expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(["/", "/health", "/health/ready", "/problems", "/problems/{code}"]));
     expectSecurityHeaders(response);
   });

@@ -19,6 +19,8 @@ const PUBLIC_OPERATIONS = new Set([
   "GET /problems", // error type catalog
   "GET /problems/{code}",
   "GET /.well-known/jwks.json", // public verification keys
+  "GET /.well-known/oauth-authorization-server", // public discovery metadata (RFC 8414)
+  "POST /oauth/revoke", // possession of the token is the credential (RFC 7009)
   "POST /api/v1/auth/register", // account creation and recovery happen before a token exists
   "POST /api/v1/auth/verify-email",
   "POST /api/v1/auth/resend-verification",

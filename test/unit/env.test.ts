@@ -15,6 +15,7 @@ const production = {
   MAIL_TRANSPORT: "send_email",
   MAIL: { send: async () => {} },
   FILE_LINK_SECRET: "f".repeat(32),
+  API_KEY_SECRET: "k".repeat(32),
 };
 
 function problemsOf(result: ConfigResult): string[] {
@@ -160,6 +161,8 @@ describe("parseConfig in staging and production", () => {
     ["a missing FILE_LINK_SECRET", { FILE_LINK_SECRET: undefined }, "FILE_LINK_SECRET is missing"],
     ["a short FILE_LINK_SECRET", { FILE_LINK_SECRET: "f".repeat(31) }, "FILE_LINK_SECRET is missing or shorter than 32"],
     ["LOG_LEVEL=debug", { LOG_LEVEL: "debug" }, "LOG_LEVEL=debug is development-only"],
+    ["a missing API_KEY_SECRET", { API_KEY_SECRET: undefined }, "API_KEY_SECRET is missing"],
+    ["a short API_KEY_SECRET", { API_KEY_SECRET: "k".repeat(31) }, "API_KEY_SECRET is missing or shorter than 32"],
   ])("refuses %s", (_, overrides, message) => {
     for (const environment of ["staging", "production"]) {
       const problems = problemsOf(parseConfig({ ...production, ENVIRONMENT: environment, ...overrides }));
@@ -178,6 +181,19 @@ describe("parseConfig in staging and production", () => {
       parseConfig({ ...production, PUBLIC_BASE_URL: "http://a.example.com", MAIL_TRANSPORT: "capture", ARGON2_ITERATIONS: "1", FILE_LINK_SECRET: undefined }),
     );
     expect(problems).toHaveLength(4);
+  });
+});
+
+describe("integration settings", () => {
+  it("accepts ACCESS_TOKEN_CLAIMS roles and permissions only", () => {
+    expect(configOf(parseConfig({ ...production, ACCESS_TOKEN_CLAIMS: "roles, permissions" })).ACCESS_TOKEN_CLAIMS).toEqual(["roles", "permissions"]);
+    expect(problemsOf(parseConfig({ ...production, ACCESS_TOKEN_CLAIMS: "roles,email" })).join("\n")).toMatch(/ACCESS_TOKEN_CLAIMS/);
+  });
+
+  it("refuses a default API-key lifetime above the maximum", () => {
+    expect(problemsOf(parseConfig({ ...production, API_KEY_MAX_TTL: "86400", API_KEY_DEFAULT_TTL: "86401" }))).toEqual([
+      "API_KEY_DEFAULT_TTL must not exceed API_KEY_MAX_TTL",
+    ]);
   });
 });
 

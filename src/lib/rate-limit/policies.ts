@@ -50,6 +50,10 @@ export const rateLimitPolicies = {
     limit: 600, window: 60, key: "user", failure: "open", approximate: true,
     description: "Authenticated requests under /api, per user id",
   },
+  api_key: {
+    limit: 600, window: 60, key: "custom", failure: "open",
+    description: "Requests authenticated with an API key, per key",
+  },
   login_ip: {
     limit: 100, window: 300, key: "ip", failure: "closed",
     description: "Login attempts per client IP (password spraying across accounts)",

@@ -1,7 +1,11 @@
 import { z } from "@hono/zod-openapi";
+import { AUDIT_ACTION_NAMES } from "../../lib/audit-actions";
 import { PaginationQuerySchema, pageSchema } from "../../lib/pagination";
 
 const IsoDateTime = z.iso.datetime({ offset: true }).max(40);
+
+/** Every action the service records (src/lib/audit-actions.ts); an unknown one is a 422. */
+export const AuditActionSchema = z.enum(AUDIT_ACTION_NAMES).openapi("AuditAction", { example: "user.roles_replaced" });
 
 export const AuditQuerySchema = PaginationQuerySchema.extend({
   actor: z.uuid().optional().openapi({ param: { name: "actor", in: "query" }, description: "Only events by this user id" }),
@@ -12,13 +16,11 @@ export const AuditQuerySchema = PaginationQuerySchema.extend({
     .regex(/^[A-Za-z0-9_.:-]+$/, "is not an id")
     .optional()
     .openapi({ param: { name: "target", in: "query" }, description: "Only events about this target id (a user, session, role or permission id)" }),
-  action: z
-    .string()
-    .min(1)
-    .max(64)
-    .regex(/^[a-z0-9_.]+$/, "is not an action name")
-    .optional()
-    .openapi({ param: { name: "action", in: "query" }, description: "Only this action", example: "user.roles_replaced" }),
+  action: AuditActionSchema.optional().openapi({
+    param: { name: "action", in: "query" },
+    description: "Only this action (the list and meanings: docs/rbac.md)",
+    example: "user.roles_replaced",
+  }),
   since: IsoDateTime.optional().openapi({ param: { name: "since", in: "query" }, description: "Only events at or after this time (ISO 8601)" }),
   until: IsoDateTime.optional().openapi({ param: { name: "until", in: "query" }, description: "Only events before this time (ISO 8601)" }),
 });
@@ -33,7 +35,7 @@ export const AuditEntrySchema = z
     seq: Seq.openapi({ description: "Position in the hash chain" }),
     id: z.string().max(64),
     created_at: z.iso.datetime().max(30),
-    action: z.string().max(64).openapi({ example: "user.roles_replaced" }),
+    action: AuditActionSchema,
     actor_user_id: z.string().max(64).nullable(),
     actor_ip: z.string().max(64).nullable(),
     actor_user_agent: z.string().max(512).nullable(),

@@ -3,6 +3,7 @@ import { z } from "@hono/zod-openapi";
 import type { Database } from "../../db/client";
 import { auditLogs } from "../../db/schema";
 import { canonicalAuditContent, GENESIS_HASH } from "../../lib/audit";
+import type { AuditAction } from "../../lib/audit-actions";
 import { decodeCursor, toPage } from "../../lib/pagination";
 import { sha256Hex } from "../../lib/tokens";
 import type { AuditEntry, AuditQuery, AuditVerification } from "./audit.schemas";
@@ -18,7 +19,8 @@ function toEntry(row: AuditRow): AuditEntry {
     seq: row.seq,
     id: row.id,
     created_at: new Date(row.createdAt).toISOString(),
-    action: row.action,
+    // Rows are written only through writeWithAudit, whose events are typed by the catalog.
+    action: row.action as AuditAction,
     actor_user_id: row.actorUserId,
     actor_ip: row.actorIp,
     actor_user_agent: row.actorUserAgent,

@@ -208,15 +208,17 @@ function loginRefused(code: "invalid_credentials" | "account_disabled" | "email_
 export async function login(deps: AuthDeps, rawEmail: string, password: string): Promise<TokenPair> {
   const email = normalizeEmail(rawEmail);
   const params = argon2Params(deps.config);
-  const user = await deps.db.select().from(users).where(eq(users.email, email)).get();
+  const found = await deps.db.select().from(users).where(eq(users.email, email)).get();
+  // Service accounts never log in: they are answered exactly like an unknown email.
+  const user = found?.kind === "human" ? found : undefined;
   const verdict = user ? await verifyPassword(password, user.passwordHash, params) : await verifyAgainstDummy(password, params);
   if (!user || !verdict.ok) {
     await recordAudit(deps.db, deps.actor, {
       action: "user.login_failed",
       actorUserId: null,
-      targetType: user ? "user" : null,
-      targetId: user?.id ?? null,
-      changes: { reason: user ? "wrong_password" : "unknown_email" },
+      targetType: found ? "user" : null,
+      targetId: found?.id ?? null,
+      changes: { reason: user ? "wrong_password" : found ? "service_account" : "unknown_email" },
     });
     throw loginRefused("invalid_credentials", "The email or password is incorrect.");
   }

@@ -57,7 +57,7 @@ export async function resetPassword(deps: AuthDeps, token: string, newPassword: 
 }
 
 /** Changes the caller's password after checking the current one; every other session ends. */
-export async function changePassword(deps: AuthDeps, principal: { userId: string; sessionId: string }, current: string, next: string): Promise<void> {
+export async function changePassword(deps: AuthDeps, principal: { userId: string; sessionId: string | null }, current: string, next: string): Promise<void> {
   const user = await deps.db.select({ email: users.email, passwordHash: users.passwordHash }).from(users).where(eq(users.id, principal.userId)).get();
   if (!user) throw new ProblemError("unauthorized");
   const params = argon2Params(deps.config);
@@ -69,7 +69,7 @@ export async function changePassword(deps: AuthDeps, principal: { userId: string
   const passwordHash = await hashPassword(next, params);
   await endSessions(
     deps,
-    { userId: principal.userId, exceptSessionId: principal.sessionId },
+    { userId: principal.userId, exceptSessionId: principal.sessionId ?? undefined },
     "password_changed",
     { action: "user.password_changed", actorUserId: principal.userId, sessionId: principal.sessionId, targetType: "user", targetId: principal.userId },
     [deps.db.update(users).set({ passwordHash, passwordChangedAt: deps.now, updatedAt: deps.now }).where(eq(users.id, principal.userId))],

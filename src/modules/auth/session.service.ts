@@ -4,9 +4,10 @@ import { refreshTokens, sessions, users } from "../../db/schema";
 import { writeWithAudit, type AuditEvent } from "../../lib/audit";
 import { recordMetric } from "../../lib/metrics/recorder";
 import { newId } from "../../lib/ids";
-import { signAccessToken } from "../../lib/jwt";
+import { signAccessToken, type AccessTokenExtraClaims } from "../../lib/jwt";
 import { ProblemError } from "../../lib/problem";
 import { randomToken, sha256Hex } from "../../lib/tokens";
+import { getProfile } from "../users/users.service";
 import type { AuthDeps } from "./auth.context";
 
 export interface TokenPair {
@@ -30,8 +31,19 @@ async function newRefreshToken(deps: AuthDeps, sessionId: string, sessionExpires
   return { token, expiresAt, row };
 }
 
+/** The claims ACCESS_TOKEN_CLAIMS asks for, read now (one query, only when any are configured). */
+async function extraClaims(deps: AuthDeps, userId: string): Promise<AccessTokenExtraClaims> {
+  const wanted = deps.config.ACCESS_TOKEN_CLAIMS;
+  if (wanted.length === 0) return {};
+  const access = await getProfile(deps.db, userId);
+  return {
+    ...(wanted.includes("roles") ? { roles: access?.roles ?? [] } : {}),
+    ...(wanted.includes("permissions") ? { permissions: access?.permissions ?? [] } : {}),
+  };
+}
+
 async function tokenPair(deps: AuthDeps, userId: string, sessionId: string, refreshToken: string, refreshExpiresAt: number): Promise<TokenPair> {
-  const access = await signAccessToken(deps.config, { userId, sessionId }, deps.now);
+  const access = await signAccessToken(deps.config, { userId, sessionId }, deps.now, await extraClaims(deps, userId));
   return {
     access_token: access.token,
     token_type: "Bearer",

@@ -1,5 +1,6 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv, Config, Environment } from "../../env";
+import { applyConfigBounds } from "../../lib/config-bounds";
 import { responseHeaderComponents } from "../../lib/openapi";
 import { APP_VERSION } from "../../version";
 
@@ -10,14 +11,14 @@ export function registerOpenApiComponents(app: OpenAPIHono<AppEnv>): void {
   app.openAPIRegistry.registerComponent("securitySchemes", "Bearer", {
     type: "http",
     scheme: "bearer",
-    bearerFormat: "JWT",
     description:
       "A short-lived access token from POST /api/v1/auth/login or /auth/refresh: a JWS signed with " +
       "EdDSA or ES256, `typ: at+jwt`. Verified following RFC8725 (JWT Best Current Practices): the " +
       "algorithm list is pinned (never `none`), the `kid` must name a known key, `jku`/`x5u`/`jwk` " +
       "headers are never followed, and `iss`, `aud`, `exp` and `typ` are checked. Responses to " +
       "authenticated requests carry `X-D1-Bookmark`; send it back as a request header to read at " +
-      "least that fresh a copy of the data (your own writes) when reads are served by a replica.",
+      "least that fresh a copy of the data (your own writes) when reads are served by a replica. " +
+      "Or an API key (`eak_…`, POST /api/v1/api-keys): it acts with its scopes ∩ its owner's current permissions.",
   });
 }
 
@@ -148,11 +149,16 @@ export function buildOpenApiDocument(app: OpenAPIHono<AppEnv>, config: Config): 
       { name: "Permissions", description: "The permission catalog" },
       { name: "Audit", description: "The security audit log" },
       { name: "Files", description: "Uploads stored in R2" },
+      { name: "API keys", description: "Personal and service-account API keys (`Authorization: Bearer eak_…`)" },
+      { name: "Service accounts", description: "Non-human principals with roles; they act only through API keys" },
+      { name: "OAuth", description: "Discovery (RFC 8414), introspection (RFC 7662) and revocation (RFC 7009)" },
       { name: "Metrics", description: "Service counters for dashboards and alerts" },
       { name: "Dev", description: "Development helpers; absent unless MAIL_TRANSPORT=capture (never in staging or production)" },
     ],
   }) as unknown as JsonObject;
   applyDocumentConventions(document);
+  applyConfigBounds(document.paths, config);
+  applyConfigBounds(document.components, config);
   cache.set(config, document);
   return document;
 }

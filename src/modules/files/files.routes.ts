@@ -4,6 +4,7 @@ import { createMiddleware } from "hono/factory";
 import { files } from "../../db/schema";
 import type { AppEnv } from "../../env";
 import { drainBody, readBodyWithLimit } from "../../lib/body";
+import { assertConfigMax } from "../../lib/config-bounds";
 import { errorResponses, jsonContent, ProblemSchema } from "../../lib/openapi";
 import { ProblemError } from "../../lib/problem";
 import { principalOf, requireAnyPermission, requirePermission } from "../../middleware/auth";
@@ -195,14 +196,8 @@ fileRoutes.openapi(createLinkRoute, async (c) => {
   const deps = filesDeps(c);
   const row = await findAccessibleFile(deps, principalOf(c), c.req.valid("param").id, "read");
   const requested = c.req.valid("json").expires_in;
-  const maxTtl = deps.config.FILE_LINK_TTL;
-  if (requested !== undefined && requested > maxTtl) {
-    throw new ProblemError("validation_failed", {
-      detail: `A link may be valid for at most ${maxTtl} seconds.`,
-      errors: [{ path: "body.expires_in", message: `must be at most ${maxTtl}` }],
-    });
-  }
-  const link = await createDownloadLink(deps.config, row.id, requested ?? maxTtl, deps.now);
+  if (requested !== undefined) assertConfigMax(deps.config, "FILE_LINK_TTL", requested, "body.expires_in");
+  const link = await createDownloadLink(deps.config, row.id, requested ?? deps.config.FILE_LINK_TTL, deps.now);
   c.header("Cache-Control", "no-store");
   return c.json({ url: link.url, expires_at: new Date(link.expires * 1000).toISOString() }, 201);
 });

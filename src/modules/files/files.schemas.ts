@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { configMax } from "../../lib/config-bounds";
 import { pageSchema, PaginationQuerySchema } from "../../lib/pagination";
 
 /** The highest MAX_UPLOAD_BYTES the configuration accepts (src/env.ts). */
@@ -59,7 +60,7 @@ export const CreateLinkBodySchema = z
       .min(10)
       .max(3_600)
       .optional()
-      .openapi({ description: "Seconds the link stays valid; at most FILE_LINK_TTL, which is also the default", example: 300 }),
+      .openapi({ ...configMax("FILE_LINK_TTL"), description: "Seconds the link stays valid; at most FILE_LINK_TTL, which is also the default", example: 300 }),
   })
   .strict()
   .openapi("CreateFileLinkRequest");

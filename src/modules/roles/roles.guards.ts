@@ -14,7 +14,8 @@ import { ProblemError, type ValidationIssue } from "../../lib/problem";
 /** Who is acting: the permissions are the ones loaded from D1 for this very request. */
 export interface Caller {
   userId: string;
-  sessionId: string;
+  /** Null when the caller authenticated with an API key. */
+  sessionId: string | null;
   permissions: ReadonlySet<string>;
 }
 

@@ -42,6 +42,8 @@ export async function listUsers(db: Database, query: ListUsersQuery) {
     }
     filters.push(sql`exists (select 1 from user_roles ur where ur.user_id = ${users.id} and ur.role_id = ${role.id})`);
   }
+  // Service accounts are listed at /service-accounts, not among the people.
+  filters.push(eq(users.kind, "human"));
   if (query.is_active !== undefined) filters.push(eq(users.isActive, query.is_active));
   if (query.is_approved !== undefined) filters.push(eq(users.isApproved, query.is_approved));
   if (after) filters.push(or(gt(users.createdAt, after[0]), and(eq(users.createdAt, after[0]), gt(users.id, after[1])))!);
@@ -190,11 +192,51 @@ export async function deleteUser(deps: AuthDeps, caller: Caller, userId: string)
  * user holds now and every permission of the new roles; the last administrator stays one.
  */
 export async function replaceUserRoles(deps: AuthDeps, caller: Caller, userId: string, names: string[]): Promise<Profile> {
+  return changeUserRoles(deps, caller, userId, () => names, "user.roles_replaced", "body.roles");
+}
+
+/**
+ * Gives one role to a user (no change when it is already held), with the same guards as
+ * replacing the whole set. An unknown role name is a 404: it is part of the path.
+ */
+export async function addUserRole(deps: AuthDeps, caller: Caller, userId: string, role: string): Promise<Profile> {
+  const [resolved] = await resolvePathRole(deps, role);
+  return changeUserRoles(deps, caller, userId, (current) => [...current, resolved.name], "user.role_added", "path.role");
+}
+
+/** Takes one role from a user (no change when it is not held), with the same guards as replacing the set. */
+export async function removeUserRole(deps: AuthDeps, caller: Caller, userId: string, role: string): Promise<Profile> {
+  const [resolved] = await resolvePathRole(deps, role);
+  return changeUserRoles(deps, caller, userId, (current) => current.filter((name) => name.toLowerCase() !== resolved.name.toLowerCase()), "user.role_removed", "path.role");
+}
+
+async function resolvePathRole(deps: AuthDeps, role: string) {
+  try {
+    return (await resolveRoles(deps.db, [role], "path.role")) as [Awaited<ReturnType<typeof resolveRoles>>[number]];
+  } catch (error) {
+    if (error instanceof ProblemError && error.code === "validation_failed") throw new ProblemError("not_found", { detail: `No role named ${role.slice(0, 64)}.` });
+    throw error;
+  }
+}
+
+/**
+ * The one place user roles change. Nobody changes their own; the caller must hold every
+ * permission the user holds now and every permission of the resulting roles; the last
+ * administrator stays one (the guard runs inside the write's batch).
+ */
+async function changeUserRoles(
+  deps: AuthDeps,
+  caller: Caller,
+  userId: string,
+  next: (current: readonly string[]) => string[],
+  action: "user.roles_replaced" | "user.role_added" | "user.role_removed",
+  path: string,
+): Promise<Profile> {
   if (userId === caller.userId) {
     throw new ProblemError("self_role_change", { detail: "You cannot change your own roles; ask another administrator." });
   }
   const before = await requireUser(deps.db, userId);
-  const assigned = await resolveRoles(deps.db, names, "body.roles");
+  const assigned = await resolveRoles(deps.db, next(before.roles), path);
   assertHolds(caller, before.permissions, "Changing this user's roles");
   assertHolds(caller, assigned.flatMap((role) => role.permissions), "Assigning these roles");
   const after = assigned.map((role) => role.name).sort();
@@ -205,7 +247,7 @@ export async function replaceUserRoles(deps: AuthDeps, caller: Caller, userId: s
     writeWithAudit(
       deps.db,
       deps.actor,
-      [{ action: "user.roles_replaced", sessionId: caller.sessionId, targetType: "user", targetId: userId, changes: { before: before.roles, after } }],
+      [{ action, sessionId: caller.sessionId, targetType: "user", targetId: userId, changes: { before: before.roles, after } }],
       () => [
         deps.db.delete(userRoles).where(eq(userRoles.userId, userId)),
         ...assigned.map((role) => deps.db.insert(userRoles).values({ userId, roleId: role.id, createdAt: deps.now })),

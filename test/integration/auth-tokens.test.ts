@@ -80,7 +80,10 @@ describe("bearer tokens: malformed Authorization headers", () => {
   }
 
   it("ignores an access token in the query string or a cookie", async () => {
-    await expectInvalidToken(await SELF.fetch(`${API}/users/me?access_token=${user.accessToken}`));
+    // A token in the URL is never read: the parameter is unknown (422 naming it), so nothing authenticates.
+    const inQuery = await SELF.fetch(`${API}/users/me?access_token=${user.accessToken}`);
+    expect(inQuery.status).toBe(422);
+    expect((await inQuery.json<{ unknown_parameters: string[] }>()).unknown_parameters).toEqual(["access_token"]);
     await expectInvalidToken(await SELF.fetch(`${API}/users/me`, { headers: { Cookie: `access_token=${user.accessToken}` } }));
   });
 });

@@ -16,7 +16,8 @@ const call = (url: string, init?: RequestInit, env: Record<string, unknown> = {}
 
 describe("request log", () => {
   it("writes exactly one JSON line per request with the promised fields", async () => {
-    const response = await call(`${BASE}/problems/not_found?lang=en`, { headers: { "X-Request-Id": "log-test-1" } });
+    // A documented query parameter (unknown ones are a 422): the logged path leaves the query out.
+    const response = await call(`${BASE}/api/v1/dev/mailbox?to=log-test@example.com`, { headers: { "X-Request-Id": "log-test-1" } });
     expect(response.status).toBe(200);
     expect(logs.lines).toHaveLength(1);
     const [line] = logs.json();
@@ -25,8 +26,8 @@ describe("request log", () => {
       message: "request",
       request_id: "log-test-1",
       method: "GET",
-      path: "/problems/not_found",
-      route: "/problems/{code}",
+      path: "/api/v1/dev/mailbox",
+      route: "/api/v1/dev/mailbox",
       status: 200,
     });
     expect(typeof line?.duration_ms).toBe("number");

@@ -11,6 +11,7 @@ const production = {
   MAIL_TRANSPORT: "send_email",
   MAIL: { send: async () => {} },
   FILE_LINK_SECRET: "f".repeat(32),
+  API_KEY_SECRET: "k".repeat(32),
 };
 
 function problemsOf(result: ConfigResult): string[] {

@@ -4,7 +4,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Miniflare } from "miniflare";
-import { parseArgs, query, tableCounts, target, wrangler } from "./d1-cli.mjs";
+import { parseArgs, query, tableCounts, tableKinds, target, wrangler } from "./d1-cli.mjs";
 import { root } from "./lib.mjs";
 
 /** Every object of the local bucket (the state `wrangler dev` / `npm start` keeps in .wrangler/). */
@@ -45,7 +45,13 @@ export async function backup(options) {
   const folder = path.resolve(options.out ?? path.join(root, "backups", `${stamp}${t.remote ? `-${t.env ?? "remote"}` : "-local"}`));
   mkdirSync(folder, { recursive: true });
 
-  wrangler(t, ["d1", "export", t.database.database_name, "--output", path.join(folder, "d1.sql"), "--skip-confirmation"]);
+  // Plain tables only: d1 export refuses virtual (FTS5) tables; their CREATE statements go into the
+  // manifest and the restore rebuilds them from their content tables.
+  // With a --table filter, d1 export keeps only the indexes and triggers named in it too.
+  const kinds = tableKinds(t);
+  const schemaObjects = query(t, "select name from sqlite_master where type in ('index', 'trigger') and sql is not null and name not like '_cf_%' order by name");
+  const tableArgs = [...kinds.plain, ...schemaObjects.map((item) => item.name)].flatMap((name) => ["--table", name]);
+  wrangler(t, ["d1", "export", t.database.database_name, "--output", path.join(folder, "d1.sql"), "--skip-confirmation", ...tableArgs]);
   const triggers = query(t, "select name from sqlite_master where type = 'trigger' order by name");
   const listing = t.remote ? listExpectedObjects(t) : await listLocalObjects(t);
   writeFileSync(path.join(folder, "r2-objects.json"), `${JSON.stringify({ bucket: t.bucket.bucket_name, ...listing }, null, 2)}\n`);
@@ -57,6 +63,7 @@ export async function backup(options) {
     bucket: t.bucket.bucket_name,
     tables: tableCounts(t),
     triggers: triggers.map((trigger) => trigger.name),
+    virtual_tables: kinds.virtual,
     r2_objects: listing.objects.length,
   };
   writeFileSync(path.join(folder, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);

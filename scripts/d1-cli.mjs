@@ -51,9 +51,23 @@ export function query(t, sql) {
   return parsed[0]?.results ?? [];
 }
 
-/** Every table of the database with its row count (the manifest compares them after a restore). */
+/**
+ * The database's tables split in two: full-text (FTS5) virtual tables with their CREATE statements,
+ * and plain tables. `d1 export` refuses a database with virtual tables, so backups export the plain
+ * tables and restores rebuild each index from its content table. A virtual table's shadow tables
+ * (`<name>_data`, `_idx`, ...) belong to it and are in neither list.
+ */
+export function tableKinds(t) {
+  const all = query(t, "select name, sql from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like '_cf_%' order by name");
+  const virtual = all.filter((table) => /^CREATE VIRTUAL TABLE/i.test(String(table.sql)));
+  const isShadow = (name) => virtual.some((table) => name.startsWith(`${table.name}_`));
+  const plain = all.filter((table) => !virtual.includes(table) && !isShadow(table.name)).map((table) => table.name);
+  return { plain, virtual: virtual.map((table) => ({ name: table.name, sql: String(table.sql) })) };
+}
+
+/** Every plain table of the database with its row count (the manifest compares them after a restore). */
 export function tableCounts(t) {
-  const tables = query(t, "select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like '_cf_%' order by name");
+  const tables = tableKinds(t).plain.map((name) => ({ name }));
   if (tables.length === 0) return {};
   // One row, one column per table (D1 refuses long UNION ALL chains).
   const sql = `select ${tables.map(({ name }) => `(select count(*) from "${name}") as "${name}"`).join(", ")}`;

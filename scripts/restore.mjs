@@ -5,7 +5,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { parseArgs, query, tableCounts, target, wrangler } from "./d1-cli.mjs";
+import { parseArgs, query, tableCounts, tableKinds, target, wrangler } from "./d1-cli.mjs";
 
 /**
  * Tables in an order that drops every referencing (child) table before the table it references:
@@ -25,7 +25,7 @@ function dropOrder(tables, references) {
   return order;
 }
 
-/** SQL statements split at semicolons outside single-quoted strings and quoted identifiers. */
+/** SQL statements split at semicolons outside quoted strings, identifiers and trigger bodies. */
 function statements(sql) {
   const result = [];
   let quote = null;
@@ -37,6 +37,9 @@ function statements(sql) {
     } else if (char === "'" || char === '"' || char === "`") {
       quote = char;
     } else if (char === ";") {
+      // A trigger's body has its own semicolons: the statement ends at the body's END.
+      const current = sql.slice(start, index).trim();
+      if (/^CREATE\s+TRIGGER/i.test(current) && !/\bEND$/i.test(current)) continue;
       result.push(sql.slice(start, index + 1).trim());
       start = index + 1;
     }
@@ -48,11 +51,13 @@ function statements(sql) {
 /**
  * `d1 export` writes each table's CREATE and INSERTs together, alphabetically, so a child's rows
  * come before its parent table exists, and SQLite refuses them ("no such table") even with
- * deferred foreign keys. Every CREATE TABLE first, then the rows, then indexes and triggers.
+ * deferred foreign keys. Every CREATE TABLE first, then the rows, then `afterRows` (full-text
+ * indexes, which the triggers name), then indexes and triggers.
  */
-function tablesFirst(sql) {
-  const all = statements(sql);
-  const rank = (statement) => (/^PRAGMA/i.test(statement) ? 0 : /^CREATE TABLE/i.test(statement) ? 1 : /^INSERT/i.test(statement) ? 2 : 3);
+function tablesFirst(sql, afterRows = []) {
+  const all = [...statements(sql), ...afterRows];
+  const rank = (statement) =>
+    afterRows.includes(statement) ? 2.5 : /^PRAGMA/i.test(statement) ? 0 : /^CREATE TABLE/i.test(statement) ? 1 : /^INSERT/i.test(statement) ? 2 : 3;
   return all
     .map((statement, index) => ({ statement, index }))
     .sort((a, b) => rank(a.statement) - rank(b.statement) || a.index - b.index)
@@ -76,20 +81,25 @@ export function restore(options) {
     .filter((item) => item.type === "table")
     .flatMap((item) => [...String(item.sql).matchAll(/REFERENCES\s+[`"]?(\w+)/gi)].map((match) => ({ child: item.name, parent: match[1] })))
     .filter((ref) => ref.child !== ref.parent);
+  // A virtual table is dropped whole (its shadow tables with it); shadow tables are never named.
+  const kinds = tableKinds(t);
   const drops = [
     "PRAGMA defer_foreign_keys = on;",
     ...existing.filter((item) => item.type === "trigger").map((item) => `DROP TRIGGER IF EXISTS "${item.name}";`),
-    ...dropOrder(existing.filter((item) => item.type === "table").map((item) => item.name), references).map((name) => `DROP TABLE IF EXISTS "${name}";`),
+    ...kinds.virtual.map((table) => `DROP TABLE IF EXISTS "${table.name}";`),
+    ...dropOrder(kinds.plain, references).map((name) => `DROP TABLE IF EXISTS "${name}";`),
   ];
+  // Full-text indexes are recreated after the rows and rebuilt from their content tables.
+  const rebuilds = (manifest.virtual_tables ?? []).flatMap((table) => [`${table.sql};`, `INSERT INTO "${table.name}" ("${table.name}") VALUES ('rebuild');`]);
   const scratch = mkdtempSync(path.join(tmpdir(), "restore-"));
   try {
     // One file, one execution: the drops, then the export reordered (triggers after the rows, so
     // the audit-chain guard does not judge rows that are being reloaded).
     const script = path.join(scratch, "restore.sql");
-    writeFileSync(script, `${drops.join("\n")}\n${tablesFirst(readFileSync(path.join(folder, "d1.sql"), "utf8"))}\n`);
+    writeFileSync(script, `${drops.join("\n")}\n${tablesFirst(readFileSync(path.join(folder, "d1.sql"), "utf8"), rebuilds)}\n`);
     wrangler(t, ["d1", "execute", t.database.database_name, "--file", script, "--yes"]);
   } finally {
-    rmSync(scratch, { recursive: true, force: true });
+    if (!process.env.KEEP_RESTORE_SCRIPT) rmSync(scratch, { recursive: true, force: true });
   }
 
   const counts = tableCounts(t);

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { build } from "esbuild";
+import { createRequire } from "node:module";
 import { offlineEnv, root } from "./lib.mjs";
 
 function option(name, fallback) {
@@ -32,6 +33,20 @@ if (!email || !password) {
 // The hashing, normalization, policy, ids and audit chain are the worker's own code, bundled here,
 // so the stored formats cannot drift from what the worker expects.
 const outDir = mkdtempSync(path.join(tmpdir(), "create-admin-"));
+/**
+ * The worker imports `.wasm` files as compiled modules (wrangler's CompiledWasm rule); Node has
+ * no such import, so here each one becomes a module compiled from the file's bytes.
+ */
+const compiledWasm = {
+  name: "compiled-wasm",
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /\.wasm$/ }, (args) => ({ path: createRequire(path.join(root, "package.json")).resolve(args.path), namespace: "compiled-wasm" }));
+    pluginBuild.onLoad({ filter: /.*/, namespace: "compiled-wasm" }, (args) => ({
+      contents: `import { readFileSync } from "node:fs";\nexport default new WebAssembly.Module(readFileSync(${JSON.stringify(args.path)}));`,
+      loader: "js",
+    }));
+  },
+};
 await build({
   stdin: {
     contents: `export { hashPassword } from "./src/lib/password.ts";
@@ -49,6 +64,7 @@ export { OWASP_ARGON2 } from "./src/env.ts";`,
   bundle: true,
   platform: "node",
   external: ["cloudflare:*"],
+  plugins: [compiledWasm],
   logLevel: "silent",
 });
 const lib = await import(pathToFileURL(path.join(outDir, "admin-lib.mjs")).href);

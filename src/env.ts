@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { MetricsAggregator } from "./durable-objects/metrics-aggregator";
+import type { AuditSealer } from "./durable-objects/audit-sealer";
 import type { Quota } from "./durable-objects/quota";
 import type { RateLimiter } from "./durable-objects/rate-limiter";
 import { parseFaults, type FaultPlan } from "./lib/faults";
@@ -24,6 +25,8 @@ export interface Bindings {
   METRICS_AGGREGATOR: DurableObjectNamespace<MetricsAggregator>;
   /** Operations: Workers Analytics Engine dataset receiving every metric event too, when configured. */
   METRICS_ANALYTICS?: AnalyticsEngineDataset;
+  /** The single sealer of the audit hash chain (src/durable-objects/audit-sealer.ts). */
+  AUDIT_SEALER: DurableObjectNamespace<AuditSealer>;
   /** Cloudflare's send_email binding; present only where it is configured (production). */
   MAIL?: SendEmail;
   /** AI gateway: Workers AI (production), Vectorize (production) and the document ingestion queue. */

@@ -145,6 +145,8 @@ export const rolePermissions = sqliteTable(
 /**
  * Append-only security events. `seq` orders the hash chain: each row's `hash` covers its own
  * content and the previous row's hash, so an edit anywhere in history breaks verification.
+ * Rows are written unsealed (`prev_hash` and `hash` null) in the batch of the change they record;
+ * the single sealer (src/durable-objects/audit-sealer.ts) fills both in, in `seq` order, shortly after.
  */
 export const auditLogs = sqliteTable(
   "audit_logs",
@@ -162,14 +164,18 @@ export const auditLogs = sqliteTable(
     targetId: text("target_id"),
     /** JSON: before/after of the change, never secrets. */
     changes: text("changes"),
-    prevHash: text("prev_hash").notNull(),
-    hash: text("hash").notNull(),
+    /** Null until sealed. */
+    prevHash: text("prev_hash"),
+    /** Null until sealed. */
+    hash: text("hash"),
   },
   (table) => [
     uniqueIndex("audit_logs_id_unique").on(table.id),
     index("audit_logs_actor_idx").on(table.actorUserId, table.seq),
     index("audit_logs_target_idx").on(table.targetId, table.seq),
     index("audit_logs_action_idx").on(table.action, table.seq),
+    // The sealer's work queue: only unsealed rows are in it, so it stays tiny.
+    index("audit_logs_unsealed_idx").on(table.seq).where(sql`${table.hash} is null`),
   ],
 );
 

@@ -3,6 +3,7 @@ import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import { canonicalAuditContent, GENESIS_HASH } from "../../src/lib/audit";
 import { sha256Hex } from "../../src/lib/tokens";
+import { sealAuditLog } from "../helpers/audit";
 import { authedFetch, createUser, login, postJson } from "../helpers/auth";
 
 interface AuditRow {
@@ -83,7 +84,8 @@ describe("concurrent security events", () => {
     const sessions = new Set(await Promise.all(responses.map(async (response) => sessionOf((await response.json<{ access_token: string }>()).access_token))));
     expect(sessions.size).toBe(5);
 
-    const { results } = await env.DB.prepare("select * from audit_logs order by seq").all<AuditRow>();
+    await sealAuditLog();
+    const { results } = await env.DB.prepare("select * from audit_logs where hash is not null order by seq").all<AuditRow>();
     let previous = GENESIS_HASH;
     for (const row of results) {
       expect(row.prev_hash, `row ${row.seq}`).toBe(previous);

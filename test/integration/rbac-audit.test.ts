@@ -2,6 +2,7 @@ import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { canonicalAuditContent } from "../../src/lib/audit";
 import { sha256Hex } from "../../src/lib/tokens";
+import { sealAuditLog } from "../helpers/audit";
 import { createUser, type TestUser } from "../helpers/auth";
 import { expectProblem } from "../helpers/app-env";
 import { call, createAdmin, expectJson, newUserBody } from "../helpers/rbac";
@@ -113,26 +114,33 @@ describe("GET /audit-logs", () => {
 
 describe("GET /audit-logs/verify", () => {
   it("reports an intact chain covering every row after admin writes", async () => {
+    await sealAuditLog();
     const result = await expectJson<Verification>(await call(manager.accessToken, "GET", "/audit-logs/verify"), 200);
-    const head = await env.DB.prepare("select seq, hash from audit_logs order by seq desc limit 1").first<{ seq: number; hash: string }>();
-    expect(result).toEqual({ intact: true, checked: await rowCount(), head_seq: head!.seq, head_hash: head!.hash });
+    const head = await env.DB.prepare("select seq, hash from audit_logs where hash is not null order by seq desc limit 1").first<{ seq: number; hash: string }>();
+    const unsealed = (await env.DB.prepare("select count(*) as n from audit_logs where hash is null").first<{ n: number }>())!.n;
+    expect(result).toMatchObject({ intact: true, checked: (await rowCount()) - unsealed, head_seq: head!.seq, head_hash: head!.hash, unsealed });
   });
 
   it("is append-only inside D1: updates and deletes are refused by triggers", async () => {
+    await sealAuditLog();
     await expect(env.DB.prepare("update audit_logs set action = 'x' where seq = 1").run()).rejects.toThrow(/append-only/);
+    // A sealed row cannot be resealed either.
+    await expect(env.DB.prepare("update audit_logs set hash = prev_hash where seq = 1").run()).rejects.toThrow(/append-only/);
     await expect(env.DB.prepare("delete from audit_logs where seq = 1").run()).rejects.toThrow(/append-only/);
   });
 
   it("detects a row altered by someone with database access", async () => {
     const target = await env.DB.prepare("select seq from audit_logs where action = 'user.roles_replaced'").first<{ seq: number }>();
+    await sealAuditLog();
     // An attacker with direct database access can drop the guard trigger first.
-    await env.DB.prepare("drop trigger audit_logs_no_update").run();
+    await env.DB.prepare("drop trigger audit_logs_seal_only").run();
     await env.DB.prepare(`update audit_logs set changes = '{"before":["guest"],"after":["admin"]}' where seq = ?`).bind(target!.seq).run();
     const result = await expectJson<Verification>(await call(admin.accessToken, "GET", "/audit-logs/verify"), 200);
     expect(result).toMatchObject({ intact: false, first_broken_seq: target!.seq, checked: target!.seq });
   });
 
   it("detects a row recomputed to match but no longer linked (rewritten history)", async () => {
+    await sealAuditLog();
     const broken = await env.DB.prepare("select seq from audit_logs where action = 'user.roles_replaced'").first<{ seq: number }>();
     // Even a forger who recomputes the row's own hash breaks the next row's link.
     const row = await env.DB.prepare("select * from audit_logs where seq = ?").bind(broken!.seq).first<Record<string, unknown>>();
@@ -159,6 +167,7 @@ describe("GET /audit-logs/verify", () => {
     const { results } = await env.DB.prepare("select seq from audit_logs where seq < (select min(seq) from audit_logs where action = 'user.roles_replaced') order by seq limit 3")
       .all<{ seq: number }>();
     const [, victim, next] = results;
+    await sealAuditLog();
     await env.DB.prepare("drop trigger audit_logs_no_delete").run();
     await env.DB.prepare("delete from audit_logs where seq = ?").bind(victim!.seq).run();
     const result = await expectJson<Verification>(await call(admin.accessToken, "GET", "/audit-logs/verify"), 200);

@@ -44,8 +44,8 @@ export const AuditEntrySchema = z
     target_type: z.string().max(32).nullable(),
     target_id: z.string().max(128).nullable(),
     changes: z.record(z.string(), z.unknown()).nullable().openapi({ description: "Before/after of the change; never secrets" }),
-    prev_hash: Hash,
-    hash: Hash.openapi({ description: "SHA-256 over the row's content and prev_hash" }),
+    prev_hash: Hash.nullable().openapi({ description: "The previous row's hash; null until the sealer links this row into the chain (about a second after the write)" }),
+    hash: Hash.nullable().openapi({ description: "SHA-256 over the row's content and prev_hash; null until sealed" }),
   })
   .openapi("AuditEntry");
 
@@ -56,10 +56,17 @@ export const AuditPageSchema = pageSchema(AuditEntrySchema, "AuditPage");
 export const AuditVerificationSchema = z
   .object({
     intact: z.boolean().openapi({ description: "Every row's hash matches its content and links to the previous row" }),
-    checked: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).openapi({ description: "Rows examined (up to and including the first broken one)" }),
+    checked: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).openapi({ description: "Sealed rows examined (up to and including the first broken one)" }),
     first_broken_seq: Seq.optional().openapi({ description: "The first row whose hash or link does not match" }),
     head_seq: Seq.nullable().openapi({ format: "int64", description: "The newest row; record it elsewhere to detect truncation later" }),
     head_hash: Hash.nullable(),
+    unsealed: z
+      .number()
+      .int()
+      .min(0)
+      .max(Number.MAX_SAFE_INTEGER)
+      .openapi({ description: "Rows written but not yet linked into the chain by the sealer (normally sealed within a second)" }),
+    oldest_unsealed_at: z.iso.datetime().max(30).nullable().openapi({ description: "When the oldest unsealed row was written; a growing age means the sealer is not running" }),
   })
   .openapi("AuditVerification");
 

@@ -55,29 +55,44 @@ export async function listAuditLogs(db: Database, query: AuditQuery) {
 }
 
 /**
- * Recomputes the chain in seq order: every row's hash must match its stored content, and its
- * prev_hash must be the previous row's hash (the first row's is GENESIS_HASH). An edited row
- * fails the first test, a deleted or inserted one the second. Cutting rows off the end leaves a
- * valid shorter chain: compare head_seq/head_hash with a copy kept elsewhere to detect that.
+ * Recomputes the sealed chain in seq order: every row's hash must match its stored content, and
+ * its prev_hash must be the previous row's hash (the first row's is GENESIS_HASH). An edited row
+ * fails the first test, a deleted or inserted one the second. Sealed rows form a prefix of the
+ * log; the rows after it are waiting for the sealer and are counted in `unsealed` (a sealed row
+ * after an unsealed one is a break). Cutting rows off the end leaves a valid shorter chain:
+ * compare head_seq/head_hash with a copy kept elsewhere to detect that.
  */
 export async function verifyAuditChain(db: Database): Promise<AuditVerification> {
   let checked = 0;
+  let unsealed = 0;
+  let oldestUnsealed: number | null = null;
   let previous = GENESIS_HASH;
   let head: AuditRow | undefined;
   let afterSeq = 0;
+  const broken = (row: AuditRow): AuditVerification => ({ intact: false, checked, first_broken_seq: row.seq, head_seq: null, head_hash: null, unsealed, oldest_unsealed_at: null });
   for (;;) {
     const rows = await db.select().from(auditLogs).where(gt(auditLogs.seq, afterSeq)).orderBy(asc(auditLogs.seq)).limit(VERIFY_CHUNK).all();
     for (const row of rows) {
-      checked += 1;
-      const { seq: _seq, hash, ...content } = row;
-      if (row.prevHash !== previous || (await sha256Hex(canonicalAuditContent(content))) !== hash) {
-        return { intact: false, checked, first_broken_seq: row.seq, head_seq: null, head_hash: null };
+      const { seq: _seq, hash, prevHash, ...content } = row;
+      if (hash === null) {
+        unsealed += 1;
+        oldestUnsealed ??= row.createdAt;
+        continue;
       }
+      checked += 1;
+      if (unsealed > 0 || prevHash !== previous || (await sha256Hex(canonicalAuditContent({ ...content, prevHash }))) !== hash) return broken(row);
       previous = hash;
       head = row;
     }
     if (rows.length < VERIFY_CHUNK) break;
     afterSeq = rows.at(-1)!.seq;
   }
-  return { intact: true, checked, head_seq: head?.seq ?? null, head_hash: head?.hash ?? null };
+  return {
+    intact: true,
+    checked,
+    head_seq: head?.seq ?? null,
+    head_hash: head?.hash ?? null,
+    unsealed,
+    oldest_unsealed_at: oldestUnsealed === null ? null : new Date(oldestUnsealed).toISOString(),
+  };
 }

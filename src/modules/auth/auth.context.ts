@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { createDb, type Database } from "../../db/client";
 import type { AppEnv, Config } from "../../env";
 import type { AuditActor } from "../../lib/audit";
+import { requestAuditSeal } from "../../lib/audit-sealing";
 import { clientIp } from "../../lib/client-ip";
 import { describeError } from "../../lib/logger";
 import { mailerFor, type Mailer } from "../../lib/mail";
@@ -30,7 +31,7 @@ export function authDeps(c: Context<AppEnv>): AuthDeps {
     db: createDb(c.env.DB),
     config: c.get("config"),
     mail: mailerFor(c),
-    actor: { userId: c.get("userId") ?? null, ip: clientIp(c.req.raw), userAgent, requestId: c.get("requestId") },
+    actor: { userId: c.get("userId") ?? null, ip: clientIp(c.req.raw), userAgent, requestId: c.get("requestId"), onWritten: () => requestAuditSeal(c) },
     client: { userAgent, country: typeof cf?.country === "string" ? cf.country : null },
     now: Date.now(),
     defer: (task) => {

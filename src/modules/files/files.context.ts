@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { createDb } from "../../db/client";
 import type { AppEnv } from "../../env";
+import { requestAuditSeal } from "../../lib/audit-sealing";
 import { clientIp } from "../../lib/client-ip";
 import type { FilesDeps } from "./files.service";
 
@@ -15,6 +16,7 @@ export function filesDeps(c: Context<AppEnv>): FilesDeps {
       ip: clientIp(c.req.raw),
       userAgent: c.req.header("User-Agent")?.slice(0, 256) ?? null,
       requestId: c.get("requestId"),
+      onWritten: () => requestAuditSeal(c),
     },
     logger: c.get("logger"),
     now: Date.now(),

@@ -1,8 +1,10 @@
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import { emailTokens, roles, userRoles, users } from "../../db/schema";
 import type { Config } from "../../env";
 import { recordAudit, writeWithAudit } from "../../lib/audit";
 import { recordMetric } from "../../lib/metrics/recorder";
+import { abortUnless, guarded } from "../../lib/batch-guard";
 import { normalizeEmail } from "../../lib/email";
 import { newId } from "../../lib/ids";
 import { describeTtl, emailLink, registrationAttemptEmail, verificationEmail } from "../../lib/mail";
@@ -144,35 +146,40 @@ export async function findEmailToken(deps: AuthDeps, token: string, purpose: "ve
   return { id: row.id, userId: row.userId };
 }
 
+const EMAIL_TOKEN_GUARD = "email_token_used";
+
 /**
- * Marks a token found by `findEmailToken` used with one conditional update, so a token works
- * once even under concurrent requests.
+ * The statements that use up a token found by `findEmailToken`, for the batch that makes the
+ * change: a guard (the token is still unused and unexpired) and the conditional update. Claimed in
+ * the same transaction as the change, so a token works once even under concurrent requests, and a
+ * batch that fails leaves the token usable (nothing was changed either).
  */
-export async function claimEmailToken(deps: AuthDeps, tokenId: string): Promise<void> {
-  const claimed = await deps.db
-    .update(emailTokens)
-    .set({ usedAt: deps.now })
-    .where(and(eq(emailTokens.id, tokenId), isNull(emailTokens.usedAt)))
-    .run();
-  if (claimed.meta.changes !== 1) throw new ProblemError("invalid_token", { detail: INVALID_EMAIL_TOKEN });
+export function claimEmailTokenStatements(deps: AuthDeps, tokenId: string): BatchItem<"sqlite">[] {
+  return [
+    abortUnless(deps.db, sql`exists (select 1 from ${emailTokens} where ${emailTokens.id} = ${tokenId} and ${emailTokens.usedAt} is null and ${emailTokens.expiresAt} > ${deps.now})`, EMAIL_TOKEN_GUARD),
+    deps.db.update(emailTokens).set({ usedAt: deps.now }).where(and(eq(emailTokens.id, tokenId), isNull(emailTokens.usedAt))),
+  ];
 }
 
-/** Consumes a single-use emailed token and returns the user it belongs to. */
-export async function consumeEmailToken(deps: AuthDeps, token: string, purpose: "verify_email" | "password_reset"): Promise<string> {
-  const found = await findEmailToken(deps, token, purpose);
-  await claimEmailToken(deps, found.id);
-  return found.userId;
+/** Runs a batch that claims an emailed token; a token used meanwhile becomes the same 400 as an unknown one. */
+export function withEmailTokenClaim<T>(write: () => Promise<T>): Promise<T> {
+  return guarded(EMAIL_TOKEN_GUARD, write, () => new ProblemError("invalid_token", { detail: INVALID_EMAIL_TOKEN }));
 }
 
-/** Marks the address of the token's user verified. */
+/** Marks the address of the token's user verified; the token is used up in the same batch. */
 export async function verifyEmail(deps: AuthDeps, token: string): Promise<void> {
-  const userId = await consumeEmailToken(deps, token, "verify_email");
-  await writeWithAudit(
-    deps.db,
-    deps.actor,
-    [{ action: "user.email_verified", actorUserId: userId, targetType: "user", targetId: userId }],
-    () => [deps.db.update(users).set({ emailVerifiedAt: deps.now, updatedAt: deps.now }).where(and(eq(users.id, userId), isNull(users.emailVerifiedAt)))],
-    deps.now,
+  const { id: tokenId, userId } = await findEmailToken(deps, token, "verify_email");
+  await withEmailTokenClaim(() =>
+    writeWithAudit(
+      deps.db,
+      deps.actor,
+      [{ action: "user.email_verified", actorUserId: userId, targetType: "user", targetId: userId }],
+      () => [
+        ...claimEmailTokenStatements(deps, tokenId),
+        deps.db.update(users).set({ emailVerifiedAt: deps.now, updatedAt: deps.now }).where(and(eq(users.id, userId), isNull(users.emailVerifiedAt))),
+      ],
+      deps.now,
+    ),
   );
 }
 
@@ -221,6 +228,7 @@ export async function login(deps: AuthDeps, rawEmail: string, password: string):
       changes: { reason: user ? "wrong_password" : found ? "service_account" : "unknown_email" },
     });
     throw loginRefused("invalid_credentials", "The email or password is incorrect.");
+    throw invalidCredentials();
   }
   if (!user.isActive) throw loginRefused("account_disabled", "This account is disabled.");
   if (deps.config.REQUIRE_EMAIL_VERIFICATION && user.emailVerifiedAt === null) {
@@ -230,8 +238,29 @@ export async function login(deps: AuthDeps, rawEmail: string, password: string):
     throw loginRefused("account_not_approved", "An administrator has not approved this account yet.");
   }
   recordMetric("edge_auth_logins_total", { outcome: "succeeded" });
+  // The session is created only if nothing that the checks above relied on changed while the
+  // password was being hashed: a reset, change, disable or delete in that window wins, and this
+  // login loses like a wrong password. The rehash never overwrites a hash that changed meanwhile.
+  const stillValid = abortUnless(
+    deps.db,
+    sql`exists (select 1 from ${users} where ${users.id} = ${user.id} and ${users.passwordChangedAt} = ${user.passwordChangedAt} and ${users.isActive} = 1
+      and (${deps.config.REQUIRE_EMAIL_VERIFICATION ? 1 : 0} = 0 or ${users.emailVerifiedAt} is not null)
+      and (${deps.config.REQUIRE_APPROVAL ? 1 : 0} = 0 or ${users.isApproved} = 1))`,
+    LOGIN_GUARD,
+  );
   const rehash = verdict.needsRehash
-    ? [deps.db.update(users).set({ passwordHash: await hashPassword(password, params), updatedAt: deps.now }).where(eq(users.id, user.id))]
+    ? [
+        deps.db
+          .update(users)
+          .set({ passwordHash: await hashPassword(password, params), updatedAt: deps.now })
+          .where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash))),
+      ]
     : [];
-  return startSession(deps, user.id, rehash);
+  return guarded(LOGIN_GUARD, () => startSession(deps, user.id, [stillValid, ...rehash]), invalidCredentials);
+}
+
+const LOGIN_GUARD = "login_state_changed";
+
+function invalidCredentials(): ProblemError {
+  return new ProblemError("invalid_credentials", { detail: "The email or password is incorrect." });
 }

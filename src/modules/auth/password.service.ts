@@ -1,12 +1,13 @@
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import { emailTokens, users } from "../../db/schema";
 import { writeWithAudit } from "../../lib/audit";
+import { abortUnless, guarded } from "../../lib/batch-guard";
 import { normalizeEmail } from "../../lib/email";
 import { describeTtl, emailLink, passwordChangedEmail, passwordResetEmail } from "../../lib/mail";
 import { hashPassword, verifyPassword } from "../../lib/password";
 import { ProblemError } from "../../lib/problem";
 import type { AuthDeps } from "./auth.context";
-import { argon2Params, assertPasswordPolicy, claimEmailToken, findEmailToken, newEmailToken } from "./auth.service";
+import { argon2Params, assertPasswordPolicy, claimEmailTokenStatements, findEmailToken, newEmailToken, withEmailTokenClaim } from "./auth.service";
 import { endSessions } from "./session.service";
 
 /**
@@ -36,8 +37,12 @@ export function forgotPassword(deps: AuthDeps, rawEmail: string): void {
   });
 }
 
-/** Sets a new password from a reset token and ends every session of the user. */
-export async function resetPassword(deps: AuthDeps, token: string, newPassword: string): Promise<void> {
+/**
+ * Sets a new password from a reset token and ends every session of the user. The token is used
+ * up in the batch that changes the password, so a failed batch leaves it usable. Returns the
+ * account's email (the caller clears its login lock-out).
+ */
+export async function resetPassword(deps: AuthDeps, token: string, newPassword: string): Promise<string> {
   const { id: tokenId, userId } = await findEmailToken(deps, token, "password_reset");
   const user = await deps.db.select({ email: users.email }).from(users).where(eq(users.id, userId)).get();
   if (!user) throw new ProblemError("invalid_token", { detail: "The token is invalid, expired or already used." });
@@ -45,34 +50,56 @@ export async function resetPassword(deps: AuthDeps, token: string, newPassword: 
   // link working, or the user would have to request (and wait for) another one.
   assertPasswordPolicy(deps.config, newPassword, user.email, "new_password");
   const passwordHash = await hashPassword(newPassword, argon2Params(deps.config));
-  await claimEmailToken(deps, tokenId);
-  await endSessions(
-    deps,
-    { userId },
-    "password_reset",
-    { action: "user.password_reset", actorUserId: userId, targetType: "user", targetId: userId },
-    [deps.db.update(users).set({ passwordHash, passwordChangedAt: deps.now, updatedAt: deps.now }).where(eq(users.id, userId))],
+  await withEmailTokenClaim(() =>
+    endSessions(
+      deps,
+      { userId },
+      "password_reset",
+      { action: "user.password_reset", actorUserId: userId, targetType: "user", targetId: userId },
+      [
+        ...claimEmailTokenStatements(deps, tokenId),
+        deps.db.update(users).set({ passwordHash, passwordChangedAt: deps.now, updatedAt: deps.now }).where(eq(users.id, userId)),
+      ],
+    ),
   );
   deps.mail({ to: user.email, ...passwordChangedEmail(emailLink(deps.config, "forgot_password")) });
+  return user.email;
 }
 
-/** Changes the caller's password after checking the current one; every other session ends. */
+const CHANGE_GUARD = "password_changed_meanwhile";
+
+/**
+ * Changes the caller's password after checking the current one; every other session ends.
+ * Everything cheap (the new password's policy) is checked before the current password is hashed.
+ * The change applies only if the password was not changed or reset while this request hashed.
+ */
 export async function changePassword(deps: AuthDeps, principal: { userId: string; sessionId: string | null }, current: string, next: string): Promise<void> {
-  const user = await deps.db.select({ email: users.email, passwordHash: users.passwordHash }).from(users).where(eq(users.id, principal.userId)).get();
+  const user = await deps.db
+    .select({ email: users.email, passwordHash: users.passwordHash, passwordChangedAt: users.passwordChangedAt })
+    .from(users)
+    .where(eq(users.id, principal.userId))
+    .get();
   if (!user) throw new ProblemError("unauthorized");
+  assertPasswordPolicy(deps.config, next, user.email, "new_password");
   const params = argon2Params(deps.config);
   const verdict = await verifyPassword(current, user.passwordHash, params);
-  if (!verdict.ok) {
-    throw new ProblemError("current_password_incorrect", { detail: "The current password is incorrect." });
-  }
-  assertPasswordPolicy(deps.config, next, user.email, "new_password");
+  const incorrect = () => new ProblemError("current_password_incorrect", { detail: "The current password is incorrect." });
+  if (!verdict.ok) throw incorrect();
   const passwordHash = await hashPassword(next, params);
-  await endSessions(
-    deps,
-    { userId: principal.userId, exceptSessionId: principal.sessionId ?? undefined },
-    "password_changed",
-    { action: "user.password_changed", actorUserId: principal.userId, sessionId: principal.sessionId, targetType: "user", targetId: principal.userId },
-    [deps.db.update(users).set({ passwordHash, passwordChangedAt: deps.now, updatedAt: deps.now }).where(eq(users.id, principal.userId))],
+  await guarded(
+    CHANGE_GUARD,
+    () =>
+      endSessions(
+        deps,
+        { userId: principal.userId, exceptSessionId: principal.sessionId ?? undefined },
+        "password_changed",
+        { action: "user.password_changed", actorUserId: principal.userId, sessionId: principal.sessionId, targetType: "user", targetId: principal.userId },
+        [
+          abortUnless(deps.db, sql`exists (select 1 from ${users} where ${users.id} = ${principal.userId} and ${users.passwordChangedAt} = ${user.passwordChangedAt})`, CHANGE_GUARD),
+          deps.db.update(users).set({ passwordHash, passwordChangedAt: deps.now, updatedAt: deps.now }).where(eq(users.id, principal.userId)),
+        ],
+      ),
+    incorrect,
   );
   deps.mail({ to: user.email, ...passwordChangedEmail(emailLink(deps.config, "forgot_password")) });
 }

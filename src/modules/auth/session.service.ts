@@ -1,8 +1,9 @@
-import { and, desc, eq, isNull, ne } from "drizzle-orm";
+import { and, desc, eq, isNull, ne, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { refreshTokens, sessions, users } from "../../db/schema";
 import { writeWithAudit, type AuditEvent } from "../../lib/audit";
 import { recordMetric } from "../../lib/metrics/recorder";
+import { abortUnless, guarded } from "../../lib/batch-guard";
 import { newId } from "../../lib/ids";
 import { signAccessToken, type AccessTokenExtraClaims } from "../../lib/jwt";
 import { ProblemError } from "../../lib/problem";
@@ -19,6 +20,7 @@ export interface TokenPair {
 }
 
 const REFRESH_TOKEN_PREFIX = "rt_";
+const REFRESH_GUARD = "refresh_state_changed";
 
 function invalidRefresh(detail = "The refresh token is invalid, expired or already used."): ProblemError {
   return new ProblemError("invalid_refresh_token", { detail });
@@ -54,8 +56,8 @@ async function tokenPair(deps: AuthDeps, userId: string, sessionId: string, refr
 }
 
 /**
- * Starts a session for a user whose credentials were just proven, with `extra` writes (e.g. a
- * password rehash) and the login audit event in the same batch.
+ * Starts a session for a user whose credentials were just proven, with `extra` statements (guards
+ * that abort the batch, a password rehash) and the login audit event in the same batch.
  */
 export async function startSession(deps: AuthDeps, userId: string, extra: BatchItem<"sqlite">[] = [], events: AuditEvent[] = []): Promise<TokenPair> {
   const sessionId = newId(deps.now);
@@ -65,7 +67,9 @@ export async function startSession(deps: AuthDeps, userId: string, extra: BatchI
     deps.db,
     { ...deps.actor, userId },
     [{ action: "user.login_succeeded", actorUserId: userId, sessionId, targetType: "user", targetId: userId }, ...events],
+    // `extra` first: a guard among them must see the state before this batch's own writes.
     () => [
+      ...extra,
       deps.db.insert(sessions).values({
         id: sessionId,
         userId,
@@ -76,7 +80,6 @@ export async function startSession(deps: AuthDeps, userId: string, extra: BatchI
         country: deps.client.country,
       }),
       deps.db.insert(refreshTokens).values(refresh.row),
-      ...extra,
     ],
     deps.now,
   );
@@ -126,19 +129,26 @@ export async function refreshSession(deps: AuthDeps, presented: string): Promise
   }
   if (row.expiresAt <= deps.now || row.sessionExpiresAt <= deps.now || !row.isActive) throw invalidRefresh();
 
-  const claimed = await deps.db
-    .update(refreshTokens)
-    .set({ usedAt: deps.now })
-    .where(and(eq(refreshTokens.id, row.id), isNull(refreshTokens.usedAt)))
-    .run();
-  if (claimed.meta.changes !== 1) throw invalidRefresh("This refresh token was just rotated; use the newest one.");
-
   const next = await newRefreshToken(deps, row.sessionId, row.sessionExpiresAt);
-  // If this batch failed the session would keep no usable token; the client then logs in again.
-  await deps.db.batch([
-    deps.db.insert(refreshTokens).values(next.row),
-    deps.db.update(sessions).set({ lastUsedAt: deps.now }).where(eq(sessions.id, row.sessionId)),
-  ]);
+  // One batch: the presented token is claimed, and the new one issued, only if at that moment the
+  // token is unused, the session live and the user active. A reset, logout, disable or delete that
+  // lands while this request runs wins; then nothing is written and the client gets a 401.
+  await guarded(
+    REFRESH_GUARD,
+    () =>
+      deps.db.batch([
+        abortUnless(
+          deps.db,
+          sql`exists (select 1 from ${refreshTokens} join ${sessions} on ${sessions.id} = ${refreshTokens.sessionId} join ${users} on ${users.id} = ${sessions.userId}
+            where ${refreshTokens.id} = ${row.id} and ${refreshTokens.usedAt} is null and ${sessions.endedAt} is null and ${users.isActive} = 1)`,
+          REFRESH_GUARD,
+        ),
+        deps.db.update(refreshTokens).set({ usedAt: deps.now }).where(and(eq(refreshTokens.id, row.id), isNull(refreshTokens.usedAt))),
+        deps.db.insert(refreshTokens).values(next.row),
+        deps.db.update(sessions).set({ lastUsedAt: deps.now }).where(eq(sessions.id, row.sessionId)),
+      ]),
+    () => invalidRefresh(),
+  );
   return tokenPair(deps, row.userId, row.sessionId, next.token, next.expiresAt);
 }
 

@@ -28,6 +28,7 @@ export default defineConfig(async () => {
             JWT_SIGNING_KEYS: JSON.stringify([testSigningKey("test-key-1")]),
             FILE_LINK_SECRET: randomBytes(32).toString("base64url"),
             API_KEY_SECRET: randomBytes(32).toString("base64url"),
+            RATE_LIMIT_SECRET: randomBytes(32).toString("base64url"),
             // Cheap argon2 for tests only; staging and production refuse these (see src/env.ts).
             ARGON2_MEMORY_KIB: "64",
             ARGON2_ITERATIONS: "1",

@@ -67,6 +67,7 @@ function generatedSecrets() {
     JWT_SIGNING_KEYS: JSON.stringify([newSigningKey()]),
     FILE_LINK_SECRET: randomSecret(32),
     API_KEY_SECRET: randomSecret(32),
+    RATE_LIMIT_SECRET: randomSecret(32),
     BOOTSTRAP_ADMIN_EMAIL: "admin@example.com",
     BOOTSTRAP_ADMIN_PASSWORD: randomSecret(18),
   };

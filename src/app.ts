@@ -43,6 +43,7 @@ import { roleRoutes } from "./modules/roles/roles.routes";
 import { meRoutes } from "./modules/users/me.routes";
 import { userRoleRoutes } from "./modules/users/users.roles.routes";
 import { userRoutes } from "./modules/users/users.routes";
+import { userUnlockRoutes } from "./modules/users/users.unlock";
 
 /** Methods this API never serves, whatever the path (TRACE would echo credentials back). */
 const REFUSED_METHODS = new Set(["TRACE", "TRACK", "CONNECT"]);
@@ -152,6 +153,7 @@ export function createApp() {
   app.route("/api/v1", meRoutes);
   app.route("/api/v1", userRoutes);
   app.route("/api/v1", userRoleRoutes);
+  app.route("/api/v1", userUnlockRoutes);
   app.route("/api/v1", roleRoutes);
   app.route("/api/v1", permissionRoutes);
   app.route("/api/v1", auditRoutes);

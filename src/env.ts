@@ -5,6 +5,7 @@ import type { Quota } from "./durable-objects/quota";
 import type { RateLimiter } from "./durable-objects/rate-limiter";
 import { parseFaults, type FaultPlan } from "./lib/faults";
 import type { Logger } from "./lib/logger";
+import { ARGON2_LIMITS } from "./lib/password";
 import { rateLimitOverrideProblems } from "./lib/rate-limit/policies";
 import type { Principal } from "./lib/principal";
 import { aiConfigProblems, aiConfigShape } from "./modules/ai/ai.config";
@@ -106,7 +107,8 @@ export type PrivateJwk = z.infer<typeof privateJwk>;
  * table mirrors this schema.
  */
 export const configSchema = z.object({
-  ENVIRONMENT: z.enum(environments).default("development"),
+  // No default: a deploy that forgets it must not run as development (dev mailbox, capture mail).
+  ENVIRONMENT: z.enum(environments, { error: "must be set explicitly: development, test, staging or production" }),
   PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).transform((url) => url.replace(/\/+$/, "")),
   CORS_ORIGINS: commaList,
   DOCS_PUBLIC: bool(false),
@@ -128,9 +130,10 @@ export const configSchema = z.object({
   REQUIRE_EMAIL_VERIFICATION: bool(true),
   REQUIRE_APPROVAL: bool(false),
   PASSWORD_MIN_LENGTH: int(8, 8, 64),
-  ARGON2_MEMORY_KIB: int(DEFAULT_ARGON2.memoryKib, 8, 1_048_576),
-  ARGON2_ITERATIONS: int(DEFAULT_ARGON2.iterations, 1, 20),
-  ARGON2_PARALLELISM: int(DEFAULT_ARGON2.parallelism, 1, 16),
+  // Bounded by what one isolate can compute (ARGON2_LIMITS in src/lib/password.ts).
+  ARGON2_MEMORY_KIB: int(DEFAULT_ARGON2.memoryKib, 8, ARGON2_LIMITS.memoryKib),
+  ARGON2_ITERATIONS: int(DEFAULT_ARGON2.iterations, 1, ARGON2_LIMITS.iterations),
+  ARGON2_PARALLELISM: int(DEFAULT_ARGON2.parallelism, 1, ARGON2_LIMITS.parallelism),
 
   MAIL_TRANSPORT: z.enum(["capture", "send_email", "http"]).default("capture"),
   MAIL_FROM: z.string().default("Edge Auth <no-reply@example.com>"),
@@ -187,6 +190,11 @@ export const configSchema = z.object({
   API_KEY_DEFAULT_TTL: int(7_776_000, 3_600, 157_680_000),
   /** Longest overlap during which a rotated-out key keeps working, seconds (1 day). */
   API_KEY_MAX_ROTATION_OVERLAP: int(86_400, 0, 2_592_000),
+
+  // Security hardening (issue 9): the key of email-shard selection and of login device tokens, so
+  // nobody can aim at one shard object or mint a device token. Required in staging/production;
+  // development and test without it use a random key per isolate.
+  RATE_LIMIT_SECRET: z.string().optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -232,6 +240,9 @@ function productionProblems(config: Config): string[] {
   if (!config.API_KEY_SECRET || config.API_KEY_SECRET.length < 32) {
     problems.push("API_KEY_SECRET is missing or shorter than 32 characters");
   }
+  if (!config.RATE_LIMIT_SECRET || config.RATE_LIMIT_SECRET.length < 32) {
+    problems.push("RATE_LIMIT_SECRET is missing or shorter than 32 characters");
+  }
   return problems;
 }
 
@@ -275,6 +286,13 @@ export function parseConfig(bindings: Record<string, unknown>): ConfigResult {
   // Chaos mode is for local runs only: a forgotten FAULTS must not break staging, production or CI.
   if (config.FAULTS.length > 0 && config.ENVIRONMENT !== "development") {
     problems.push("FAULTS (chaos mode) is development-only");
+  if (config.ARGON2_MEMORY_KIB * config.ARGON2_ITERATIONS > ARGON2_LIMITS.memoryTimesIterations) {
+    problems.push(`ARGON2_MEMORY_KIB × ARGON2_ITERATIONS exceeds ${ARGON2_LIMITS.memoryTimesIterations} (more CPU than one request can spend)`);
+  }
+  // development and test are for a machine, not the internet: a deployed worker set (or left) to
+  // one of them refuses to serve instead of handing out captured reset links.
+  if ((config.ENVIRONMENT === "development" || config.ENVIRONMENT === "test") && !isLoopbackUrl(config.PUBLIC_BASE_URL)) {
+    problems.push(`ENVIRONMENT=${config.ENVIRONMENT} needs a loopback PUBLIC_BASE_URL (localhost, 127.0.0.1 or [::1]); deployed workers are staging or production`);
   }
   if (config.API_KEY_DEFAULT_TTL > config.API_KEY_MAX_TTL) problems.push("API_KEY_DEFAULT_TTL must not exceed API_KEY_MAX_TTL");
   if (config.ENVIRONMENT === "staging" || config.ENVIRONMENT === "production") {
@@ -284,6 +302,17 @@ export function parseConfig(bindings: Record<string, unknown>): ConfigResult {
     }
   }
   return problems.length > 0 ? { ok: false, problems } : { ok: true, config };
+}
+
+/** True for http(s) URLs on localhost, 127.0.0.0/8 or [::1]. */
+export function isLoopbackUrl(url: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname;
+  } catch {
+    return false;
+  }
+  return host === "localhost" || host.endsWith(".localhost") || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 const cache = new WeakMap<object, ConfigResult>();
@@ -299,7 +328,10 @@ export function loadConfig(bindings: Bindings): ConfigResult {
 }
 
 export interface Variables {
+  /** Our id of this request (never the client's). */
   requestId: string;
+  /** The caller's own X-Request-Id when it is plain enough to log; for correlation only. */
+  clientRequestId?: string;
   config: Config;
   logger: Logger;
   /** Set by the auth middleware once a bearer token is verified. */

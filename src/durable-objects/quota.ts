@@ -30,7 +30,7 @@ export type ReserveResult =
 
 export type SettleResult =
   | ({ ok: true; held: number; charged: number } & QuotaStatus)
-  /** The reservation is unknown: already settled, or expired and released. */
+  /** The reservation is unknown: already settled, or expired more than LAPSED_SETTLE_MS ago. */
   | { ok: false; reason: "unknown_reservation" };
 
 interface ReservationRow extends Record<string, SqlStorageValue> {
@@ -40,6 +40,11 @@ interface ReservationRow extends Record<string, SqlStorageValue> {
 }
 
 const DAY_MS = 86_400_000;
+/**
+ * How long an expired reservation can still be settled. Expiry frees the held units for others,
+ * but work that finishes late must still be charged: a slow call is exactly when budgets leak.
+ */
+export const LAPSED_SETTLE_MS = DAY_MS;
 
 /**
  * A budget per key and period for work that is not a request count: AI tokens per user per UTC
@@ -91,21 +96,28 @@ export class Quota extends DurableObject<Bindings> {
   }
 
   /**
-   * Ends a reservation and charges `actual` units to the reservation's period: less than reserved
-   * refunds the difference, more charges it (usage may then exceed the limit; the next reserve fails).
-   * `settle(id, 0)` releases the reservation without charging.
+   * Ends a reservation and charges `actual` units: less than reserved refunds the difference, more
+   * charges it (usage may then exceed the limit; the next reserve fails). `settle(id, 0)` releases
+   * the reservation without charging. Exact also for slow work: a reservation that expired (its
+   * units were freed) is still charged when settled within LAPSED_SETTLE_MS, and when the period it
+   * was admitted in has ended, the units are charged to the current period instead of being lost.
    */
   settle(reservationId: string, actual: number, terms: QuotaTerms): SettleResult {
     const now = this.clock();
     assertUnits(actual);
     this.prepare(now);
     const sql = this.ctx.storage.sql;
-    const row = sql.exec<ReservationRow>("select period, period_end, units from reservations where id = ?", reservationId).toArray()[0];
-    if (!row) return { ok: false, reason: "unknown_reservation" };
-    sql.exec("delete from reservations where id = ?", reservationId);
-    // Charged to the period the work was admitted in, even if it ended meanwhile.
-    this.charge(row.period, actual, row.period_end);
-    return { ok: true, held: row.units, charged: actual, ...this.status(row.period, terms, now) };
+    let row = sql.exec<ReservationRow>("select period, period_end, units from reservations where id = ?", reservationId).toArray()[0];
+    if (row) sql.exec("delete from reservations where id = ?", reservationId);
+    else {
+      row = sql.exec<ReservationRow>("select period, period_end, units from lapsed_reservations where id = ?", reservationId).toArray()[0];
+      if (!row) return { ok: false, reason: "unknown_reservation" };
+      sql.exec("delete from lapsed_reservations where id = ?", reservationId);
+    }
+    const periodOver = row.period_end !== null && row.period_end <= now;
+    const period = periodOver ? periodKey(terms.period, now) : row.period;
+    this.charge(period, actual, periodOver ? periodEnd(terms.period, now) : row.period_end);
+    return { ok: true, held: row.units, charged: actual, ...this.status(period, terms, now) };
   }
 
   /**
@@ -137,10 +149,11 @@ export class Quota extends DurableObject<Bindings> {
       .exec<{ next: number | null }>(
         `select min(at) as next from (
            select expires_at as at from reservations
+           union all select forget_at as at from lapsed_reservations
            union all select expires_at as at from usage where expires_at is not null)`,
       )
       .one().next;
-    const rows = sql.exec<{ n: number }>("select (select count(*) from reservations) + (select count(*) from usage) as n").one().n;
+    const rows = sql.exec<{ n: number }>("select (select count(*) from reservations) + (select count(*) from lapsed_reservations) + (select count(*) from usage) as n").one().n;
     this.alarmAt = null;
     if (rows === 0) {
       this.schemaReady = false;
@@ -169,11 +182,26 @@ export class Quota extends DurableObject<Bindings> {
            period_end integer,
            units integer not null,
            expires_at integer not null
+         );
+         create table if not exists lapsed_reservations (
+           id text primary key,
+           period text not null,
+           period_end integer,
+           units integer not null,
+           forget_at integer not null
          );`,
       );
       this.schemaReady = true;
     }
+    // Expired reservations stop holding units but stay settleable for a while (see settle).
+    sql.exec(
+      `insert or ignore into lapsed_reservations (id, period, period_end, units, forget_at)
+       select id, period, period_end, units, expires_at + ? from reservations where expires_at <= ?`,
+      LAPSED_SETTLE_MS,
+      now,
+    );
     sql.exec("delete from reservations where expires_at <= ?", now);
+    sql.exec("delete from lapsed_reservations where forget_at <= ?", now);
     sql.exec("delete from usage where expires_at is not null and expires_at <= ?", now);
   }
 

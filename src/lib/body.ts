@@ -1,7 +1,11 @@
 /** Reading request bodies under a byte limit, whatever the Content-Length says. */
 
-/** How much of an over-limit body is read and thrown away before the stream is cancelled. */
-const DRAIN_CEILING_BYTES = 64 * 1_048_576;
+/**
+ * How much beyond the limit an over-limit body is read and thrown away before the stream is
+ * cancelled. Small: this runs before any rate limit, so it must not be a way to make us read
+ * (and pay for) tens of megabytes per request.
+ */
+const DRAIN_EXTRA_BYTES = 1_048_576;
 
 export type LimitedBody = { ok: true; bytes: Uint8Array } | { ok: false };
 
@@ -22,7 +26,7 @@ export async function readBodyWithLimit(body: ReadableStream<Uint8Array> | null,
     total += value.byteLength;
     if (total > maxBytes) over = true;
     if (over) {
-      if (total > DRAIN_CEILING_BYTES) {
+      if (total > maxBytes + DRAIN_EXTRA_BYTES) {
         await reader.cancel();
         break;
       }

@@ -65,7 +65,21 @@ export function createLogger(level: LogLevel, base: Record<string, unknown> = {}
 /** Error details for the log (never for a response). */
 export function describeError(error: unknown): Record<string, unknown> {
   if (error instanceof Error) {
-    return { error_name: error.name, error_message: error.message, stack: error.stack, cause: error.cause === undefined ? undefined : String(error.cause) };
+    return {
+      error_name: error.name,
+      error_message: redactQueryParams(error.message),
+      stack: error.stack === undefined ? undefined : redactQueryParams(error.stack),
+      cause: error.cause === undefined ? undefined : redactQueryParams(String(error.cause)),
+    };
   }
-  return { error_message: String(error) };
+  return { error_message: redactQueryParams(String(error)) };
+}
+
+/**
+ * Drops the bound values from a failed query's text. Drizzle reports `Failed query: <sql>
+ * params: <values>`, and the values are user data (emails, names, token hashes): the SQL says
+ * what failed, the values must not reach the log.
+ */
+export function redactQueryParams(text: string): string {
+  return text.replace(/(\bparams:)[^\n]*/g, "$1 [redacted]");
 }

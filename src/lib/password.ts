@@ -29,13 +29,20 @@ const HASH_BYTES = 32;
 const ARGON2_VERSION = 0x13;
 
 /**
+ * What one Workers isolate can compute: 128 MB of memory in all, so at most 64 MiB for the hash,
+ * and a CPU budget of about 6.7 times OWASP's m=19456,t=2 (m × t ≤ 262,144 KiB-passes, ≈ 2.5 s).
+ * The configuration (src/env.ts) and stored hashes are bounded by the same numbers.
+ */
+export const ARGON2_LIMITS = { memoryKib: 65_536, iterations: 16, parallelism: 4, memoryTimesIterations: 262_144 } as const;
+
+/**
  * Bounds for parameters read from storage. A stored hash is data, not code: anything outside
- * these is treated as corrupt rather than computed.
+ * these is treated as corrupt rather than computed (it would exhaust the isolate).
  */
 const STORED_LIMITS = {
-  memoryKib: 1_048_576,
-  iterations: 64,
-  parallelism: 64,
+  memoryKib: ARGON2_LIMITS.memoryKib,
+  iterations: ARGON2_LIMITS.iterations,
+  parallelism: ARGON2_LIMITS.parallelism,
   saltBytes: { min: 8, max: 64 },
   hashBytes: { min: 16, max: 64 },
 } as const;
@@ -115,6 +122,7 @@ function parsePhc(phc: unknown): ParsedPhc | null {
     params.memoryKib > STORED_LIMITS.memoryKib ||
     params.iterations > STORED_LIMITS.iterations ||
     params.parallelism > STORED_LIMITS.parallelism ||
+    params.memoryKib * params.iterations > ARGON2_LIMITS.memoryTimesIterations ||
     params.memoryKib < 8 * params.parallelism
   ) {
     return null;

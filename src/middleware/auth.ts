@@ -92,8 +92,11 @@ export function onAuthenticated(hook: (c: Context<AppEnv>, principal: Principal)
   afterAuthentication.push(hook);
 }
 
+/** Marks the guard middleware, so the rate limiter can tell whether a route checks the token before its own limiter. */
+export const AUTH_GUARD = Symbol("authGuard");
+
 function authorize(permissions: readonly Permission[], mode: "all" | "any"): MiddlewareHandler<AppEnv> {
-  return createMiddleware<AppEnv>(async (c, next) => {
+  const guard = createMiddleware<AppEnv>(async (c, next) => {
     const principal = await authenticate(c);
     for (const hook of afterAuthentication) await hook(c, principal);
     const missing = permissions.filter((permission) => !principal.permissions.has(permission));
@@ -108,6 +111,7 @@ function authorize(permissions: readonly Permission[], mode: "all" | "any"): Mid
     await next();
     await writeBookmark(c);
   });
+  return Object.assign(guard, { [AUTH_GUARD]: true });
 }
 
 interface RouteGuard {

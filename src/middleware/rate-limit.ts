@@ -5,8 +5,9 @@ import type { AppEnv } from "../env";
 import { clientIp } from "../lib/client-ip";
 import { normalizeEmail } from "../lib/email";
 import { type AppliedRateLimits, enforceRateLimits, type RateLimitCheck, writeRateLimitHeaders } from "../lib/rate-limit/enforce";
+import { networkBucket } from "../lib/rate-limit/keys";
 import { type KeyKind, type PolicyName, rateLimitPolicies } from "../lib/rate-limit/policies";
-import { credentialVerifies, onAuthenticated } from "./auth";
+import { AUTH_GUARD, credentialVerifies, onAuthenticated } from "./auth";
 
 /**
  * Where a key comes from: `body.<field>` (dots for nesting) reads the buffered JSON body,
@@ -42,17 +43,25 @@ const ROUTE_LIMITER = Symbol("rateLimit");
 /** Requests whose api_anonymous check the route's own `rateLimit()` performs. */
 const deferredAnonymous = new WeakSet<object>();
 
-/** Whether the matched route has a `rateLimit()` middleware that will run before its handler. */
-function hasRouteLimiter(c: Context<AppEnv>): boolean {
+/**
+ * Whether the matched route has a `rateLimit()` middleware that runs before any auth guard. Only
+ * then may the anonymous check be handed to it: a guard that answers 401 first (a junk bearer
+ * token) would otherwise let the request escape every limit.
+ */
+function hasRouteLimiterFirst(c: Context<AppEnv>): boolean {
   try {
-    return matchedRoutes(c).some((route) => ROUTE_LIMITER in route.handler);
+    for (const route of matchedRoutes(c)) {
+      if (AUTH_GUARD in route.handler) return false;
+      if (ROUTE_LIMITER in route.handler) return true;
+    }
+    return false;
   } catch {
     return false;
   }
 }
 
-/** The JSON body, parsed once per request from a clone (the pipeline has buffered it). */
-function jsonBodyOf(c: Context<AppEnv>): Promise<unknown> {
+/** The JSON body, parsed once per request from a clone (the pipeline has buffered it); for key functions. */
+export function jsonBodyOf(c: Context<AppEnv>): Promise<unknown> {
   let body = bodyCache.get(c);
   if (!body) {
     body = c.req.raw.clone().json().catch(() => undefined);
@@ -82,6 +91,8 @@ async function keyFor(c: Context<AppEnv>, kind: KeyKind, options: RateLimitOptio
   switch (kind) {
     case "ip":
       return clientIp(c.req.raw);
+    case "network":
+      return networkBucket(clientIp(c.req.raw));
     case "user":
       return options.user ? readKey(c, options.user) : c.get("userId");
     case "email": {
@@ -147,7 +158,7 @@ export const apiRateLimit = createMiddleware<AppEnv>(async (c, next) => {
   // Only a token that verifies moves the request to the per-user limit; an Authorization header
   // alone (junk, expired, forged) must not be a way around the per-IP limit.
   if (!c.req.header("Authorization") || !(await credentialVerifies(c))) {
-    if (hasRouteLimiter(c)) deferredAnonymous.add(c);
+    if (hasRouteLimiterFirst(c)) deferredAnonymous.add(c);
     else await enforceRateLimits(c, [{ policy: "api_anonymous", key: clientIp(c.req.raw) }]);
   }
   try {

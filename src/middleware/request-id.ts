@@ -4,12 +4,15 @@ import type { AppEnv } from "../env";
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /**
- * Accepts a caller's X-Request-Id only when it is short and plain (so it cannot inject into logs
- * or headers); otherwise generates one. Every response carries it back.
+ * Every request gets our own id (a UUID): it is what the audit log, the problem `instance` and
+ * the response's X-Request-Id carry, so a client cannot make its events look like another
+ * request's. A caller's X-Request-Id, when short and plain (it cannot inject into logs), is kept
+ * separately as `clientRequestId` for the log line, to correlate with the caller's traces.
  */
 export const requestId = createMiddleware<AppEnv>(async (c, next) => {
   const inbound = c.req.header("X-Request-Id");
-  const id = inbound && SAFE_REQUEST_ID.test(inbound) ? inbound : crypto.randomUUID();
+  if (inbound && SAFE_REQUEST_ID.test(inbound)) c.set("clientRequestId", inbound);
+  const id = crypto.randomUUID();
   c.set("requestId", id);
   await next();
   c.res.headers.set("X-Request-Id", id);

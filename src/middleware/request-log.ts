@@ -12,7 +12,7 @@ export const requestLog = createMiddleware<AppEnv>(async (c, next) => {
   const started = Date.now();
   const loaded = loadConfig(c.env);
   const level = loaded.ok ? loaded.config.LOG_LEVEL : "info";
-  const logger = createLogger(level, { request_id: c.get("requestId") });
+  const logger = createLogger(level, { request_id: c.get("requestId"), client_request_id: c.get("clientRequestId") });
   c.set("logger", logger);
   try {
     await next();

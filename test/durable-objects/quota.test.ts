@@ -1,6 +1,6 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { periodEnd, periodKey, type Quota, type QuotaTerms } from "../../src/durable-objects/quota";
+import { LAPSED_SETTLE_MS, periodEnd, periodKey, type Quota, type QuotaTerms } from "../../src/durable-objects/quota";
 import { quotaFor } from "../../src/lib/rate-limit/quota";
 
 /** Storage is isolated per file, not per test: every test takes its own object. */
@@ -69,7 +69,29 @@ describe("Quota: reserve / settle", () => {
       if (!hold.ok) throw new Error("expected a reservation");
       expect(at(T0 + 59_999).reserve(1, daily).ok).toBe(false);
       expect(at(T0 + 60_000).usage(daily)).toMatchObject({ reserved: 0, remaining: 100 });
-      expect(at(T0 + 60_000).settle(hold.reservationId, 100, daily)).toEqual({ ok: false, reason: "unknown_reservation" });
+    });
+  });
+
+  it("still charges a reservation settled after it expired (slow work must not leak the budget), once", async () => {
+    await controlled(freshQuota(), (_, at) => {
+      const hold = at(T0).reserve(100, daily, 60);
+      if (!hold.ok) throw new Error("expected a reservation");
+      expect(at(T0 + 120_000).settle(hold.reservationId, 80, daily)).toMatchObject({ ok: true, held: 100, charged: 80, used: 80, remaining: 20 });
+      expect(at(T0 + 120_000).settle(hold.reservationId, 80, daily)).toEqual({ ok: false, reason: "unknown_reservation" });
+      const late = at(T0 + 120_000).reserve(10, daily, 60);
+      if (!late.ok) throw new Error("expected a reservation");
+      // Past the settle window the reservation is forgotten.
+      expect(at(T0 + 180_000 + LAPSED_SETTLE_MS).settle(late.reservationId, 10, daily)).toEqual({ ok: false, reason: "unknown_reservation" });
+    });
+  });
+
+  it("charges work settled after its period ended to the current period instead of dropping it", async () => {
+    await controlled(freshQuota(), (_, at) => {
+      const midnight = periodEnd("day", T0)!;
+      const hold = at(midnight - 1_000).reserve(50, daily, 600);
+      if (!hold.ok) throw new Error("expected a reservation");
+      expect(at(midnight + 1_000).settle(hold.reservationId, 40, daily)).toMatchObject({ ok: true, charged: 40, used: 40, period: periodKey("day", midnight) });
+      expect(at(midnight + 2_000).usage(daily)).toMatchObject({ used: 40, remaining: 60 });
     });
   });
 
@@ -132,6 +154,12 @@ describe("Quota: reserve / settle", () => {
       expect([tableRows(state, "usage"), tableRows(state, "reservations")]).toEqual([1, 0]);
       expect(await state.storage.getAlarm()).toBe(periodEnd("day", T0));
       at(periodEnd("day", T0)!);
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    await controlled(stub, async (_, at, state) => {
+      // The expired reservation stays settleable for LAPSED_SETTLE_MS, then goes too.
+      expect(await state.storage.getAlarm()).toBe(T0 + 60_000 + LAPSED_SETTLE_MS);
+      at(T0 + 60_000 + LAPSED_SETTLE_MS);
     });
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     await runInDurableObject(stub, async (_, state) => {

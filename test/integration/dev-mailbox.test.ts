@@ -28,12 +28,17 @@ function fetchWith(overrides: Record<string, string>, request: Request): Promise
   return Promise.resolve(createApp().fetch(request, { ...env, ...overrides }, createExecutionContext()));
 }
 
+/** A request to the worker as `npm start` runs it (ENVIRONMENT=development on a loopback origin). */
+function devFetch(url: string, init?: RequestInit): Promise<Response> {
+  return fetchWith({ ENVIRONMENT: "development" }, new Request(url, init));
+}
+
 describe("GET /api/v1/dev/mailbox (MAIL_TRANSPORT=capture)", () => {
   it("lists captured mail newest first, whatever case and spacing the address has", async () => {
     await capture("Hanna.Mailbox@Example.COM", "first", "Open http://localhost/verify-email?token=abc");
     await capture("hanna.mailbox@example.com", "second");
     await capture("someone.else@example.com", "not hers");
-    const response = await SELF.fetch(mailboxUrl("  HANNA.mailbox@example.com "));
+    const response = await devFetch(mailboxUrl("  HANNA.mailbox@example.com "));
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toMatch(/^application\/json/);
     expect(response.headers.get("cache-control")).toBe("no-store");
@@ -48,26 +53,26 @@ describe("GET /api/v1/dev/mailbox (MAIL_TRANSPORT=capture)", () => {
 
   it("normalizes with NFKC: a full-width address reads the same mailbox", async () => {
     await capture("ivan.nfkc@example.com", "hello");
-    const body = (await (await SELF.fetch(mailboxUrl("ＩＶＡＮ.nfkc＠example.com"))).json()) as Mailbox;
+    const body = (await (await devFetch(mailboxUrl("ＩＶＡＮ.nfkc＠example.com"))).json()) as Mailbox;
     expect(body.items.map((item) => item.subject)).toEqual(["hello"]);
   });
 
   it("returns at most 50 messages, the newest", async () => {
     for (let index = 0; index < 53; index++) await capture("judy.many@example.com", `message ${index}`);
-    const body = (await (await SELF.fetch(mailboxUrl("judy.many@example.com"))).json()) as Mailbox;
+    const body = (await (await devFetch(mailboxUrl("judy.many@example.com"))).json()) as Mailbox;
     expect(body.items).toHaveLength(50);
     expect(body.items[0]!.subject).toBe("message 52");
     expect(body.items[49]!.subject).toBe("message 3");
   });
 
   it("answers an empty list for an address without mail", async () => {
-    const response = await SELF.fetch(mailboxUrl("nobody.here@example.com"));
+    const response = await devFetch(mailboxUrl("nobody.here@example.com"));
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ items: [] });
   });
 
   it.each([["http://localhost/api/v1/dev/mailbox"], [mailboxUrl("not-an-email")]])("refuses %s with a 422 problem", async (url) => {
-    const response = await SELF.fetch(url);
+    const response = await devFetch(url);
     expect(response.status).toBe(422);
     expect(response.headers.get("content-type")).toBe("application/problem+json");
     expect(await response.json()).toMatchObject({ code: "validation_failed", errors: [expect.objectContaining({ path: "query.to" })] });
@@ -76,11 +81,11 @@ describe("GET /api/v1/dev/mailbox (MAIL_TRANSPORT=capture)", () => {
   it("DELETE clears one recipient's mail and nobody else's", async () => {
     await capture("kim.clear@example.com", "to be cleared");
     await capture("leo.keep@example.com", "to be kept");
-    const response = await SELF.fetch(mailboxUrl("KIM.clear@example.com"), { method: "DELETE" });
+    const response = await devFetch(mailboxUrl("KIM.clear@example.com"), { method: "DELETE" });
     expect(response.status).toBe(204);
     expect(await response.text()).toBe("");
-    expect(((await (await SELF.fetch(mailboxUrl("kim.clear@example.com"))).json()) as Mailbox).items).toEqual([]);
-    expect(((await (await SELF.fetch(mailboxUrl("leo.keep@example.com"))).json()) as Mailbox).items).toHaveLength(1);
+    expect(((await (await devFetch(mailboxUrl("kim.clear@example.com"))).json()) as Mailbox).items).toEqual([]);
+    expect(((await (await devFetch(mailboxUrl("leo.keep@example.com"))).json()) as Mailbox).items).toHaveLength(1);
   });
 
   it("is documented in /openapi.json under the Dev tag", async () => {
@@ -89,7 +94,30 @@ describe("GET /api/v1/dev/mailbox (MAIL_TRANSPORT=capture)", () => {
   });
 });
 
-describe("the dev mailbox outside capture mode", () => {
+describe("the dev mailbox outside development on a loopback origin", () => {
+  it("does not exist with ENVIRONMENT=test (a deploy set to test serves no reset links)", async () => {
+    await capture("tess.test@example.com", "secret mail");
+    const response = await SELF.fetch(mailboxUrl("tess.test@example.com"));
+    expect(response.status).toBe(404);
+  });
+
+  it("does not exist for a non-loopback origin, even in development", async () => {
+    const response = await devFetch(mailboxUrl("tess.test@example.com").replace("http://localhost", "http://192.0.2.10"));
+    expect(response.status).toBe(404);
+  });
+
+  it("refuses to run development or test on a public URL: 503 misconfigured", async () => {
+    for (const ENVIRONMENT of ["development", "test"]) {
+      const response = await fetchWith({ ENVIRONMENT, PUBLIC_BASE_URL: "https://auth.example.com" }, new Request("https://auth.example.com/health"));
+      expect(response.status, ENVIRONMENT).toBe(503);
+    }
+  });
+
+  it("refuses to run without an explicit ENVIRONMENT: 503 misconfigured", async () => {
+    const response = await fetchWith({ ENVIRONMENT: "" }, new Request("http://localhost/health"));
+    expect(response.status).toBe(503);
+  });
+
   it("does not exist with MAIL_TRANSPORT=send_email: every method answers like an unknown path", async () => {
     await capture("mia.hidden@example.com", "secret mail");
     const unknown = await fetchWith({ MAIL_TRANSPORT: "send_email" }, new Request("http://localhost/api/v1/no-such-route"));
@@ -103,7 +131,7 @@ describe("the dev mailbox outside capture mode", () => {
       expect(body).toMatchObject({ code: "not_found", title: unknownBody.title, detail: unknownBody.detail });
     }
     // Nothing was deleted by the refused DELETE.
-    expect(((await (await SELF.fetch(mailboxUrl("mia.hidden@example.com"))).json()) as Mailbox).items).toHaveLength(1);
+    expect(((await (await devFetch(mailboxUrl("mia.hidden@example.com"))).json()) as Mailbox).items).toHaveLength(1);
   });
 
   const productionLike = {

@@ -24,7 +24,8 @@ describe("request log", () => {
     expect(line).toMatchObject({
       level: "info",
       message: "request",
-      request_id: "log-test-1",
+      request_id: response.headers.get("X-Request-Id"),
+      client_request_id: "log-test-1",
       method: "GET",
       path: "/api/v1/dev/mailbox",
       route: "/api/v1/dev/mailbox",

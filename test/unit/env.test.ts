@@ -6,7 +6,7 @@ import { configSchema, loadConfig, parseConfig, type Bindings, type ConfigResult
 const [testKey] = JSON.parse(String(env.JWT_SIGNING_KEYS)) as Record<string, string>[];
 const KEYS = JSON.stringify([testKey]);
 
-const minimal = { PUBLIC_BASE_URL: "http://localhost:8787", JWT_SIGNING_KEYS: KEYS };
+const minimal = { ENVIRONMENT: "development", PUBLIC_BASE_URL: "http://localhost:8787", JWT_SIGNING_KEYS: KEYS };
 const production = {
   ENVIRONMENT: "production",
   PUBLIC_BASE_URL: "https://auth.example.com",
@@ -16,6 +16,7 @@ const production = {
   MAIL: { send: async () => {} },
   FILE_LINK_SECRET: "f".repeat(32),
   API_KEY_SECRET: "k".repeat(32),
+  RATE_LIMIT_SECRET: "r".repeat(32),
 };
 
 function problemsOf(result: ConfigResult): string[] {
@@ -29,7 +30,7 @@ function configOf(result: ConfigResult) {
 }
 
 describe("parseConfig defaults", () => {
-  it("fills every default from two variables", () => {
+  it("fills every default from three variables", () => {
     const config = configOf(parseConfig(minimal));
     expect(config).toMatchObject({
       ENVIRONMENT: "development",
@@ -92,6 +93,11 @@ describe("parseConfig refusals in every environment", () => {
     ["a missing PUBLIC_BASE_URL", { PUBLIC_BASE_URL: undefined }, "PUBLIC_BASE_URL"],
     ["a non-http PUBLIC_BASE_URL", { PUBLIC_BASE_URL: "ftp://example.com" }, "PUBLIC_BASE_URL"],
     ["an unknown ENVIRONMENT", { ENVIRONMENT: "prod" }, "ENVIRONMENT"],
+    ["argon2 memory an isolate cannot hold", { ARGON2_MEMORY_KIB: "131072" }, "ARGON2_MEMORY_KIB"],
+    ["argon2 cost beyond one request's CPU", { ARGON2_MEMORY_KIB: "65536", ARGON2_ITERATIONS: "8" }, "ARGON2_MEMORY_KIB × ARGON2_ITERATIONS"],
+    ["a missing ENVIRONMENT (never defaults to development)", { ENVIRONMENT: undefined }, "ENVIRONMENT: must be set explicitly"],
+    ["development on a public URL", { PUBLIC_BASE_URL: "https://auth.example.com" }, "needs a loopback PUBLIC_BASE_URL"],
+    ["test on a public URL", { ENVIRONMENT: "test", PUBLIC_BASE_URL: "http://auth.example.com" }, "needs a loopback PUBLIC_BASE_URL"],
     ["a non-numeric MAX_BODY_BYTES", { MAX_BODY_BYTES: "1MB" }, "MAX_BODY_BYTES"],
     ["a MAX_BODY_BYTES below 1 KiB", { MAX_BODY_BYTES: "10" }, "MAX_BODY_BYTES"],
     ["a REQUEST_TIMEOUT_MS below 100", { REQUEST_TIMEOUT_MS: "5" }, "REQUEST_TIMEOUT_MS"],
@@ -159,6 +165,8 @@ describe("parseConfig in staging and production", () => {
     ["weak argon2 memory", { ARGON2_MEMORY_KIB: "19455" }, "ARGON2_*"],
     ["weak argon2 iterations", { ARGON2_ITERATIONS: "1" }, "ARGON2_*"],
     ["a missing FILE_LINK_SECRET", { FILE_LINK_SECRET: undefined }, "FILE_LINK_SECRET is missing"],
+    ["a missing RATE_LIMIT_SECRET", { RATE_LIMIT_SECRET: undefined }, "RATE_LIMIT_SECRET is missing"],
+    ["a short RATE_LIMIT_SECRET", { RATE_LIMIT_SECRET: "r".repeat(31) }, "RATE_LIMIT_SECRET is missing or shorter"],
     ["a short FILE_LINK_SECRET", { FILE_LINK_SECRET: "f".repeat(31) }, "FILE_LINK_SECRET is missing or shorter than 32"],
     ["LOG_LEVEL=debug", { LOG_LEVEL: "debug" }, "LOG_LEVEL=debug is development-only"],
     ["a missing API_KEY_SECRET", { API_KEY_SECRET: undefined }, "API_KEY_SECRET is missing"],

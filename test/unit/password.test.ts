@@ -141,6 +141,9 @@ describe("verifyPassword", () => {
       good.replace("m=64", "m=7"), // below 8 KiB per lane
       good.replace("m=64", "m=99999999999"),
       good.replace("m=64", "m=2097152"), // above the 1 GiB ceiling
+      good.replace("m=64", "m=131072"), // 128 MiB: more than an isolate has
+      good.replace("m=64,t=1", "m=65536,t=16"), // within each bound, but m × t is seconds of CPU
+      good.replace("t=1", "t=17"), // more passes than the bound
       good.replace("t=1", "t=0"),
       good.replace("t=1", "t=1000"),
       good.replace("p=1", "p=0"),

@@ -5,8 +5,9 @@ import { recordMetric } from "../metrics/recorder";
 import { describeError } from "../logger";
 import { ProblemError, QUOTA_EXCEEDED_TYPE } from "../problem";
 import { rateLimitField, rateLimitHeaders, rateLimitPolicyField } from "./headers";
-import { emailShardName, emailShardOf, EMAIL_SHARDS, ipBucket, partitionName } from "./keys";
+import { emailShardName, emailShardOf, EMAIL_SHARDS, ipBucket, keyedPartitionName, partitionName } from "./keys";
 import { abandonLeaseRequest, leaseRequestSize, returnToLease, storeLease, takeFromLease } from "./lease";
+import { rateLimitSecret } from "./secret";
 import { type PolicyName, type ResolvedPolicy, resolvePolicies } from "./policies";
 
 /** One policy to apply, keyed by a raw value (IP, user id, normalized email, session id, ...). */
@@ -36,8 +37,10 @@ export const LIMITER_TIMEOUT_MS = 2_000;
 /** Accumulated policy states per request, so every limit that applied shows in the response. */
 const appliedStates = new WeakMap<object, Map<string, LimitState>>();
 
-interface Partition {
+export interface Partition {
   name: string;
+  /** True for an email shard: shared by many accounts, so called only after the other limits admitted. */
+  sharded: boolean;
   checks: Array<{ policy: ResolvedPolicy; request: LimitRequest; key: string }>;
 }
 
@@ -57,16 +60,18 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 }
 
 /** Groups checks by partition key, so each key's object gets exactly one call for all its policies. */
-async function partitionChecks(policies: Record<PolicyName, ResolvedPolicy>, checks: readonly RateLimitCheck[]): Promise<Partition[]> {
+export async function partitionChecks(policies: Record<PolicyName, ResolvedPolicy>, checks: readonly RateLimitCheck[], secret: string): Promise<Partition[]> {
   const byName = new Map<string, Partition>();
   for (const check of checks) {
     const policy = policies[check.policy];
+    // Network keys arrive as their /48 already (see keyFor in src/middleware/rate-limit.ts).
     const raw = policy.key === "ip" ? ipBucket(check.key) : check.key;
-    const hashed = await partitionName(policy.key, raw);
     const sharded = policy.key === "email";
+    // Email keys are keyed by the secret: the shard an address lands in cannot be computed outside.
+    const hashed = sharded ? await keyedPartitionName(secret, policy.key, raw) : await partitionName(policy.key, raw);
     const name = sharded ? await emailShardName(emailShardOf(hashed)) : hashed;
     const bucket = sharded ? `${policy.name}:${hashed}` : undefined;
-    const partition = byName.get(name) ?? { name, checks: [] };
+    const partition = byName.get(name) ?? { name, sharded, checks: [] };
     byName.set(name, partition);
     const cost = check.cost ?? 1;
     const existing = partition.checks.find((entry) => entry.policy.name === policy.name && entry.request.bucket === bucket);
@@ -174,7 +179,8 @@ function rejection(violated: LimitState[], all: LimitState[]): ProblemError {
  * await enforceRateLimits(c, [{ policy: "api_user", key: userId }]);
  */
 export async function enforceRateLimits(c: Context<AppEnv>, checks: readonly RateLimitCheck[]): Promise<AppliedRateLimits> {
-  const policies = resolvePolicies(c.get("config"));
+  const config = c.get("config");
+  const policies = resolvePolicies(config);
   if (checks.some((check) => policies[check.policy].key === "email")) warmEmailShards(c);
 
   // Approximate policies answer from the isolate's lease when they can (no call at all).
@@ -203,19 +209,25 @@ export async function enforceRateLimits(c: Context<AppEnv>, checks: readonly Rat
     throw rejection(leaseRefusals, [...applied.values()]);
   }
 
-  const partitions = await partitionChecks(policies, remote);
+  const partitions = await partitionChecks(policies, remote, await rateLimitSecret(config));
   const namespace = c.env.RATE_LIMITER;
-  const results: PartitionResult[] = await Promise.all(
-    partitions.map(async (partition) => {
-      const stub = namespace.get(namespace.idFromName(partition.name));
-      try {
-        const decision = await withTimeout(Promise.resolve(stub.check(partition.checks.map((check) => check.request))), LIMITER_TIMEOUT_MS);
-        return { partition, stub, decision: decision as LimitDecision };
-      } catch (error) {
-        return { partition, stub, error };
-      }
-    }),
-  );
+  const call = (partitions: Partition[]): Promise<PartitionResult[]> =>
+    Promise.all(
+      partitions.map(async (partition) => {
+        const stub = namespace.get(namespace.idFromName(partition.name));
+        try {
+          const decision = await withTimeout(Promise.resolve(stub.check(partition.checks.map((check) => check.request))), LIMITER_TIMEOUT_MS);
+          return { partition, stub, decision: decision as LimitDecision };
+        } catch (error) {
+          return { partition, stub, error };
+        }
+      }),
+    );
+  // The per-IP (and other own-key) limits first: a request they refuse never reaches the shared
+  // email shards, so a flood from one network costs those objects nothing.
+  const results = await call(partitions.filter((partition) => !partition.sharded));
+  const refusedEarly = results.some((result) => result.decision?.allowed === false || (result.error !== undefined && result.partition.checks.some((check) => check.policy.failure === "closed")));
+  if (!refusedEarly) results.push(...(await call(partitions.filter((partition) => partition.sharded))));
 
   const failed = results.filter((result) => result.error !== undefined);
   for (const { partition } of failed) {

@@ -26,6 +26,27 @@ export async function partitionName(kind: KeyKind | string, key: string, namespa
   return toHex(digest);
 }
 
+const hmacKeys = new Map<string, Promise<CryptoKey>>();
+
+function hmacKey(secret: string): Promise<CryptoKey> {
+  let key = hmacKeys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    hmacKeys.set(secret, key);
+  }
+  return key;
+}
+
+/**
+ * Like `partitionName`, but an HMAC under a secret: used for email keys, so that nobody without
+ * the secret can tell which shard object an address lands in (and aim a flood at one shard), or
+ * which bucket inside it.
+ */
+export async function keyedPartitionName(secret: string, kind: KeyKind | string, key: string, namespace = "rate-limit"): Promise<string> {
+  const mac = await crypto.subtle.sign("HMAC", await hmacKey(secret), encoder.encode(`${PARTITION_SALT}\0${namespace}\0${kind}\0${key}`));
+  return toHex(mac);
+}
+
 /**
  * Email-keyed buckets live in a fixed set of shared objects instead of one object per address.
  * The first request for a never-seen address would otherwise create a Durable Object, and that
@@ -39,7 +60,7 @@ export function emailShardName(index: number): Promise<string> {
   return partitionName("email-shard", String(index));
 }
 
-/** Which shard a hashed email key belongs to. */
+/** Which shard a (keyed) hashed email key belongs to. */
 export function emailShardOf(hashedKey: string): number {
   return Number.parseInt(hashedKey.slice(0, 8), 16) % EMAIL_SHARDS;
 }
@@ -66,6 +87,20 @@ function ipv6Groups(address: string): number[] | undefined {
   const groups = [...head, ...Array<string>(halves.length === 2 ? missing : 0).fill("0"), ...tail];
   if (groups.some((group) => !/^[0-9a-f]{1,4}$/.test(group))) return undefined;
   return groups.map((group) => Number.parseInt(group, 16));
+}
+
+/**
+ * The network an address belongs to, for limits on whole networks: an IPv6 /48 (one site's
+ * allocation, 65,536 /64s); undefined for IPv4, whose single addresses are already scarce.
+ *
+ * @example
+ * networkBucket("2001:db8:1:2::1") // "2001:db8:1::/48"
+ */
+export function networkBucket(ip: string): string | undefined {
+  if (!ip.includes(":")) return undefined;
+  const groups = ipv6Groups(ip);
+  if (!groups || ipBucket(ip).includes(".")) return undefined;
+  return `${groups.slice(0, 3).map((group) => group.toString(16)).join(":")}::/48`;
 }
 
 /**

@@ -6,8 +6,11 @@ import type { Config } from "../../env";
  * numbers without a deploy through RATE_LIMIT_OVERRIDES (see docs/rate-limits.md).
  */
 
-/** What a policy's bucket is keyed by. `custom` keys are supplied by the route. */
-export const keyKinds = ["ip", "user", "email", "session", "custom"] as const;
+/**
+ * What a policy's bucket is keyed by. `network` is the client's IPv6 /48 (IPv4 clients have none,
+ * so the policy does not apply to them); `custom` keys are supplied by the route.
+ */
+export const keyKinds = ["ip", "network", "user", "email", "session", "custom"] as const;
 export type KeyKind = (typeof keyKinds)[number];
 
 /**
@@ -58,13 +61,25 @@ export const rateLimitPolicies = {
     limit: 100, window: 300, key: "ip", failure: "closed",
     description: "Login attempts per client IP (password spraying across accounts)",
   },
+  login_network: {
+    limit: 500, window: 300, key: "network", failure: "closed",
+    description: "Login attempts per IPv6 /48 (one site: 65,536 /64s, each with its own login_ip budget)",
+  },
   login_account: {
     limit: 5, window: 900, key: "email", failure: "closed", countOnly: [401], resetOnSuccess: true,
-    description: "Failed logins per normalized email; while exhausted even the right password gets 429",
+    description: "Failed logins per normalized email from clients without a device token for it; while exhausted even the right password gets 429 (from such clients)",
+  },
+  login_device: {
+    limit: 5, window: 900, key: "custom", failure: "closed", countOnly: [401], resetOnSuccess: true,
+    description: "Failed logins per device token (a client that signed in to the account before); independent of login_account",
   },
   register_ip: {
     limit: 60, window: 3600, key: "ip", failure: "closed",
     description: "Registrations per client IP",
+  },
+  register_email: {
+    limit: 5, window: 3600, key: "email", failure: "closed",
+    description: "Registrations per normalized email, whether or not it is taken (each one mails the address)",
   },
   resend_verification_email: {
     limit: 5, window: 3600, key: "email", failure: "closed",
@@ -85,6 +100,10 @@ export const rateLimitPolicies = {
   password_change_user: {
     limit: 5, window: 900, key: "user", failure: "closed", countOnly: [403], resetOnSuccess: true,
     description: "Wrong current passwords on password change, per user (a stolen access token must not become a password oracle)",
+  },
+  password_change_hashes_user: {
+    limit: 10, window: 3600, key: "user", failure: "closed", countOnly: [204, 403],
+    description: "Password changes that reached argon2 (right or wrong current password), per user: bounds the CPU one account can burn",
   },
   password_reset_ip: {
     limit: 20, window: 900, key: "ip", failure: "closed",

@@ -4,17 +4,24 @@ import { errorResponses, jsonBody, jsonContent, PUBLIC_ACCESS } from "../../lib/
 import { withRateLimit } from "../../lib/rate-limit/openapi";
 import type { PolicyName } from "../../lib/rate-limit/policies";
 import { rateLimit } from "../../middleware/rate-limit";
+import { normalizeEmail } from "../../lib/email";
 import { authDeps } from "./auth.context";
-import { AcceptedSchema, EmailBodySchema, LoginBodySchema, RegisterBodySchema, TokenBodySchema, TokenPairSchema } from "./auth.schemas";
+import { issueDeviceToken } from "./device-token";
+import { trustedLoginDevice, untrustedLoginEmail } from "./login-limits";
+import { AcceptedSchema, EmailBodySchema, LoginBodySchema, LoginResponseSchema, RegisterBodySchema, TokenBodySchema } from "./auth.schemas";
 import { login, register, resendVerification, verifyEmail } from "./auth.service";
 
 export const authRoutes = new OpenAPIHono<AppEnv>();
 
-const REGISTER_LIMITS = ["register_ip"] as const satisfies PolicyName[];
+const REGISTER_LIMITS = ["register_ip", "register_email"] as const satisfies PolicyName[];
 const VERIFY_LIMITS = ["verify_email_ip"] as const satisfies PolicyName[];
 const RESEND_LIMITS = ["resend_verification_ip", "resend_verification_email"] as const satisfies PolicyName[];
 // The limiter runs before the password is hashed: a guess costs the attacker a request, not us a hash.
-const LOGIN_LIMITS = ["login_ip", "login_account"] as const satisfies PolicyName[];
+// Per-IP and per-network limits run in their own middleware first: a request they refuse never
+// reaches the shared email shards. Then either the account's counter (unknown clients) or the
+// device's own (a valid device_token), never both.
+const LOGIN_NETWORK_LIMITS = ["login_ip", "login_network"] as const satisfies PolicyName[];
+const LOGIN_ACCOUNT_LIMITS = ["login_account", "login_device"] as const satisfies PolicyName[];
 
 const ACCEPTED = {
   status: "accepted" as const,
@@ -28,7 +35,8 @@ const registerUser = createRoute({
   tags: ["Auth"],
   summary: "Create an account (the same 202 whether or not the email is taken)",
   security: PUBLIC_ACCESS,
-  middleware: [rateLimit({ policies: REGISTER_LIMITS })] as const,
+  // register_email bounds the mails one address receives, whoever sends the registrations.
+  middleware: [rateLimit({ policies: REGISTER_LIMITS, email: "body.email" })] as const,
   request: { body: jsonBody(RegisterBodySchema) },
   responses: withRateLimit({ ...errorResponses(429), 202: jsonContent(AcceptedSchema, "Accepted; check the mailbox") }, REGISTER_LIMITS),
 });
@@ -80,16 +88,26 @@ const loginUser = createRoute({
   summary: "Exchange email and password for an access token and a refresh token",
   description:
     "Unknown emails and wrong passwords get the same 401. Disabled, unverified and unapproved " +
-    "accounts get a 403 only after the password was right. Repeated failures for one account lock it (429).",
+    "accounts get a 403 only after the password was right. Repeated failures for one account lock it (429) " +
+    "for clients without a `device_token` for it; a client that sends the `device_token` of an earlier " +
+    "successful login has its own failure counter, so others cannot lock it out.",
   security: PUBLIC_ACCESS,
-  middleware: [rateLimit({ policies: LOGIN_LIMITS, email: "body.email" })] as const,
+  middleware: [
+    rateLimit({ policies: LOGIN_NETWORK_LIMITS }),
+    rateLimit({ policies: LOGIN_ACCOUNT_LIMITS, email: untrustedLoginEmail, custom: trustedLoginDevice }),
+  ] as const,
   request: { body: jsonBody(LoginBodySchema) },
-  responses: withRateLimit({ ...errorResponses(401, 403, 429), 200: jsonContent(TokenPairSchema, "Signed in") }, LOGIN_LIMITS),
+  responses: withRateLimit(
+    { ...errorResponses(401, 403, 429), 200: jsonContent(LoginResponseSchema, "Signed in") },
+    [...LOGIN_NETWORK_LIMITS, ...LOGIN_ACCOUNT_LIMITS],
+  ),
 });
 
 authRoutes.openapi(loginUser, async (c) => {
   const { email, password } = c.req.valid("json");
-  const tokens = await login(authDeps(c), email, password);
+  const deps = authDeps(c);
+  const tokens = await login(deps, email, password);
+  const device_token = await issueDeviceToken(deps.config, normalizeEmail(email), deps.now);
   c.header("Cache-Control", "no-store");
-  return c.json(tokens, 200);
+  return c.json({ ...tokens, device_token }, 200);
 });

@@ -56,7 +56,12 @@ export const TokenBodySchema = z.object({ token: OpaqueTokenSchema }).strict().o
 
 export const EmailBodySchema = z.object({ email: EmailSchema }).strict().openapi("EmailRequest");
 
-export const LoginBodySchema = z.object({ email: EmailSchema, password: PasswordSchema }).strict().openapi("LoginRequest");
+/** A device token as login returns it (src/modules/auth/device-token.ts); anything else is ignored, not refused. */
+const DeviceTokenSchema = z.string().max(256).openapi({
+  description: "The `device_token` of an earlier successful login from this client: failures from it are counted for this device alone, so others cannot lock it out",
+});
+
+export const LoginBodySchema = z.object({ email: EmailSchema, password: PasswordSchema, device_token: DeviceTokenSchema.optional() }).strict().openapi("LoginRequest");
 
 export const RefreshBodySchema = z.object({ refresh_token: OpaqueTokenSchema }).strict().openapi("RefreshRequest");
 
@@ -69,6 +74,10 @@ export const TokenPairSchema = z
     refresh_expires_in: z.number().int().min(0).max(31_536_000).openapi({ description: "Seconds until the refresh token expires unless used" }),
   })
   .openapi("TokenPair");
+
+export const LoginResponseSchema = TokenPairSchema.extend({
+  device_token: z.string().max(256).openapi({ description: "Keep it and send it with the next login from this client (valid 180 days)" }),
+}).openapi("LoginResponse");
 
 export const ResetPasswordBodySchema = z
   .object({ token: OpaqueTokenSchema, new_password: PasswordSchema })

@@ -10,6 +10,7 @@ import { newId } from "../../lib/ids";
 import { describeTtl, emailLink, registrationAttemptEmail, verificationEmail } from "../../lib/mail";
 import { hashPassword, verifyAgainstDummy, verifyPassword, type Argon2Params } from "../../lib/password";
 import { checkPassword } from "../../lib/password-policy";
+import { timingPadding } from "../../lib/password-timing";
 import { DEFAULT_ROLE } from "../../lib/permissions";
 import { ProblemError } from "../../lib/problem";
 import { randomToken, sha256Hex } from "../../lib/tokens";
@@ -84,14 +85,19 @@ export interface RegisterInput extends NewUserNames {
 
 /**
  * Registers an account without revealing whether the address is taken: the caller always gets
- * the same 202. A new address gets the default role and a verification email; a taken one gets a
- * "someone tried to register" email instead. Both paths hash a password, so they cost the same.
+ * the same 202 after the same work (the policy check and one password hash). Everything that
+ * depends on whether the address is taken (the lookups, the inserts, the email) runs after the
+ * response, so neither its timing nor its outcome shows in it. A new address gets the default
+ * role and a verification email; a taken one gets a "someone tried to register" email instead.
  */
 export async function register(deps: AuthDeps, input: RegisterInput): Promise<void> {
   const email = normalizeEmail(input.email);
   assertPasswordPolicy(deps.config, input.password, email, "password");
   const passwordHash = await hashPassword(input.password, argon2Params(deps.config));
+  deps.defer(() => createRegisteredAccount(deps, email, passwordHash, input));
+}
 
+async function createRegisteredAccount(deps: AuthDeps, email: string, passwordHash: string, input: RegisterInput): Promise<void> {
   const existing = await deps.db.select({ id: users.id }).from(users).where(eq(users.email, email)).get();
   if (existing) {
     notifyRegistrationAttempt(deps, email);
@@ -115,7 +121,7 @@ export async function register(deps: AuthDeps, input: RegisterInput): Promise<vo
       deps.now,
     );
   } catch (error) {
-    // Two registrations of one address raced; the loser is told nothing different.
+    // Two registrations of one address raced; the loser's address gets the same notice.
     if (isDuplicateEmailError(error)) {
       notifyRegistrationAttempt(deps, email);
       return;
@@ -219,6 +225,10 @@ export async function login(deps: AuthDeps, rawEmail: string, password: string):
   // Service accounts never log in: they are answered exactly like an unknown email.
   const user = found?.kind === "human" ? found : undefined;
   const verdict = user ? await verifyPassword(password, user.passwordHash, params) : await verifyAgainstDummy(password, params);
+  // A stored hash cheaper than the current parameters (not yet upgraded) is topped up to their
+  // cost, so that such an account cannot be told from an unknown email by its speed.
+  const padding = user ? timingPadding(user.passwordHash, params) : null;
+  if (padding) await verifyAgainstDummy(password, padding);
   if (!user || !verdict.ok) {
     await recordAudit(deps.db, deps.actor, {
       action: "user.login_failed",

@@ -5,6 +5,7 @@ import { withRateLimit } from "../../lib/rate-limit/openapi";
 import type { PolicyName } from "../../lib/rate-limit/policies";
 import { rateLimit } from "../../middleware/rate-limit";
 import { principalOf, requirePermission } from "../../middleware/auth";
+import { resetRateLimits } from "../../lib/rate-limit/reset";
 import { authDeps } from "./auth.context";
 import { AcceptedSchema, ChangePasswordBodySchema, EmailBodySchema, ResetPasswordBodySchema } from "./auth.schemas";
 import { changePassword, forgotPassword, resetPassword } from "./password.service";
@@ -45,11 +46,13 @@ const resetPasswordWithToken = createRoute({
 
 passwordRoutes.openapi(resetPasswordWithToken, async (c) => {
   const { token, new_password } = c.req.valid("json");
-  await resetPassword(authDeps(c), token, new_password);
+  const email = await resetPassword(authDeps(c), token, new_password);
+  // Whoever proved control of the mailbox gets the account back at once, lock-out or not.
+  await resetRateLimits(c, [{ policy: "login_account", key: email }]);
   return c.body(null, 204);
 });
 
-const CHANGE_LIMITS = ["password_change_user"] as const satisfies PolicyName[];
+const CHANGE_LIMITS = ["password_change_user", "password_change_hashes_user"] as const satisfies PolicyName[];
 const changeGuard = requirePermission("account:security");
 
 const changeMyPassword = createRoute({
@@ -58,7 +61,9 @@ const changeMyPassword = createRoute({
   operationId: "changePassword",
   tags: ["Auth"],
   summary: "Change the caller's password; every other session ends",
-  description: "Five wrong current passwords within 15 minutes lock password changes for that user (429).",
+  description:
+    "The new password's policy is checked before the current password is hashed (422 costs no hash). Five wrong " +
+    "current passwords within 15 minutes lock password changes for that user (429), and at most ten attempts an hour may reach the hash.",
   ...changeGuard,
   // The caller is known first, so the failure counter is keyed by the verified user id.
   middleware: [...changeGuard.middleware, rateLimit({ policies: CHANGE_LIMITS })] as const,

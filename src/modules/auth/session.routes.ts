@@ -15,6 +15,8 @@ import { endSessions, listSessions, logoutByRefreshToken, refreshSession, sessio
 export const sessionRoutes = new OpenAPIHono<AppEnv>();
 
 const REFRESH_LIMITS = ["refresh_ip", "refresh_session"] as const satisfies PolicyName[];
+const REFRESH_IP_LIMITS = ["refresh_ip"] as const satisfies PolicyName[];
+const REFRESH_SESSION_LIMITS = ["refresh_session"] as const satisfies PolicyName[];
 const LOGOUT_LIMITS = ["refresh_ip"] as const satisfies PolicyName[];
 
 /** The session a presented refresh token belongs to: refreshes are counted per session (token family). */
@@ -34,7 +36,9 @@ const refreshTokens = createRoute({
     "Presenting a refresh token that was already rotated out (after a short grace period for " +
     "racing tabs) ends the whole session: it is treated as a stolen token.",
   security: PUBLIC_ACCESS,
-  middleware: [rateLimit({ policies: REFRESH_LIMITS, session: refreshSessionKey })] as const,
+  // The per-IP limit first: finding the session of a presented token costs a D1 query, which a
+  // request refused per IP must not get.
+  middleware: [rateLimit({ policies: REFRESH_IP_LIMITS }), rateLimit({ policies: REFRESH_SESSION_LIMITS, session: refreshSessionKey })] as const,
   request: { body: jsonBody(RefreshBodySchema) },
   responses: withRateLimit({ ...errorResponses(401, 429), 200: jsonContent(TokenPairSchema, "A new token pair") }, REFRESH_LIMITS),
 });

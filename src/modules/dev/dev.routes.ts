@@ -1,24 +1,27 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { createDb } from "../../db/client";
-import type { AppEnv } from "../../env";
+import { isLoopbackUrl, type AppEnv } from "../../env";
 import { errorResponses, jsonContent, PUBLIC_ACCESS } from "../../lib/openapi";
 import { ProblemError } from "../../lib/problem";
 import { MailboxQuerySchema, MailboxSchema } from "./dev.schemas";
 import { clearCapturedMails, listCapturedMails } from "./dev.service";
 
 /**
- * Development helpers. They exist only while MAIL_TRANSPORT=capture (which the configuration check
- * refuses in staging and production); otherwise every method on these paths answers exactly like
- * a path that does not exist.
+ * Development helpers. They exist only with ENVIRONMENT=development and MAIL_TRANSPORT=capture,
+ * and only for requests to a loopback origin (the development machine); otherwise every method on
+ * these paths answers exactly like a path that does not exist. (The configuration check refuses
+ * development with a non-loopback PUBLIC_BASE_URL, and capture in staging and production.)
  */
 export const devRoutes = new OpenAPIHono<AppEnv>();
 
 devRoutes.use("/dev/*", async (c, next) => {
-  if (c.var.config.MAIL_TRANSPORT !== "capture") throw new ProblemError("not_found", { detail: "No route matches this path." });
+  const config = c.var.config;
+  const served = config.ENVIRONMENT === "development" && config.MAIL_TRANSPORT === "capture" && isLoopbackUrl(c.req.url);
+  if (!served) throw new ProblemError("not_found", { detail: "No route matches this path." });
   await next();
 });
 
-const DEV_ONLY = "Exists only when MAIL_TRANSPORT=capture (development and test); anywhere else it answers 404.";
+const DEV_ONLY = "Exists only with ENVIRONMENT=development and MAIL_TRANSPORT=capture, on a loopback origin; anywhere else it answers 404.";
 
 const getMailbox = createRoute({
   method: "get",

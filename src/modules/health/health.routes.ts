@@ -4,7 +4,7 @@ import { recordMetric } from "../../lib/metrics/recorder";
 import { errorResponses, jsonContent, ProblemSchema } from "../../lib/openapi";
 import { APP_VERSION } from "../../version";
 import { LivenessSchema, ReadinessSchema, ServiceIndexSchema } from "./health.schemas";
-import { runReadinessChecks } from "./health.service";
+import { cachedReadinessChecks } from "./health.service";
 
 export const healthRoutes = new OpenAPIHono<AppEnv>();
 
@@ -58,7 +58,7 @@ const getReadiness = createRoute({
 });
 
 healthRoutes.openapi(getReadiness, async (c) => {
-  const probed = await runReadinessChecks(c.env);
+  const probed = await cachedReadinessChecks(c.env);
   const checks = probed.map((result) => result.check);
   const failed = checks.filter((check) => !check.ok).map((check) => check.name);
   c.header("Cache-Control", "no-store");

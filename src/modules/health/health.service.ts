@@ -43,3 +43,20 @@ export async function runReadinessChecks(env: Bindings): Promise<ProbedCheck[]> 
     timed("durable_object:quota", () => env.QUOTA.get(env.QUOTA.idFromName("health")).ping()),
   ]);
 }
+
+/**
+ * How long one probe result answers every readiness request of an isolate. The endpoint is public
+ * and outside /api (no rate limit): without this, each request would cost four storage calls.
+ */
+export const READINESS_CACHE_MS = 5_000;
+
+const cache = new WeakMap<object, { at: number; result: Promise<ProbedCheck[]> }>();
+
+/** `runReadinessChecks`, shared by the requests of one isolate for READINESS_CACHE_MS (also while in flight). */
+export function cachedReadinessChecks(env: Bindings, now = Date.now()): Promise<ProbedCheck[]> {
+  const cached = cache.get(env);
+  if (cached && now - cached.at < READINESS_CACHE_MS) return cached.result;
+  const result = runReadinessChecks(env);
+  cache.set(env, { at: now, result });
+  return result;
+}

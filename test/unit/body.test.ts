@@ -54,8 +54,9 @@ describe("readBodyWithLimit", () => {
     const chunks = Array.from({ length: 80 }, () => mib);
     expect(await readBodyWithLimit(streamOf(chunks, counter), 10)).toEqual({ ok: false });
     expect(counter.cancelled).toBe(true);
-    // One chunk crosses the limit, the next one crosses limit + 1 MiB: nothing after it is read.
-    expect(counter.pulled).toBeLessThanOrEqual(2 * mib);
+    // One chunk crosses the limit, the next one crosses limit + 1 MiB; the stream may have pulled
+    // one more ahead of the reader. Nothing near the 80 MiB sent.
+    expect(counter.pulled).toBeLessThanOrEqual(3 * mib);
   });
 });
 

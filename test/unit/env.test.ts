@@ -72,8 +72,8 @@ describe("parseConfig defaults", () => {
   });
 
   it("drops trailing slashes from PUBLIC_BASE_URL and keeps an explicit JWT_ISSUER", () => {
-    const config = configOf(parseConfig({ ...minimal, PUBLIC_BASE_URL: "https://auth.example.com//", JWT_ISSUER: "https://issuer.example.com" }));
-    expect(config.PUBLIC_BASE_URL).toBe("https://auth.example.com");
+    const config = configOf(parseConfig({ ...minimal, PUBLIC_BASE_URL: "http://localhost:8787//", JWT_ISSUER: "https://issuer.example.com" }));
+    expect(config.PUBLIC_BASE_URL).toBe("http://localhost:8787");
     expect(config.JWT_ISSUER).toBe("https://issuer.example.com");
   });
 

@@ -49,7 +49,7 @@ describe("POST /auth/login: success", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("Cache-Control")).toBe("no-store");
     const pair = await response.json<Record<string, unknown>>();
-    expect(Object.keys(pair).sort()).toEqual(["access_token", "expires_in", "refresh_expires_in", "refresh_token", "token_type"]);
+    expect(Object.keys(pair).sort()).toEqual(["access_token", "device_token", "expires_in", "refresh_expires_in", "refresh_token", "token_type"]);
     expect(pair).toMatchObject({ token_type: "Bearer", expires_in: 900, refresh_expires_in: 604_800 });
     const claims = decodeJwt(pair.access_token as string);
     expect(claims.sub).toBe(user.id);

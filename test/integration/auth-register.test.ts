@@ -33,6 +33,9 @@ describe("POST /auth/register: a new account", () => {
     const response = await postJson("/auth/register", registration(email, STRONG_PASSWORD, { middle_name: " Q ", role_title: "Engineer" }));
     expect(response.status).toBe(202);
     expect(await response.json()).toEqual(ACCEPTED);
+    // The account is created after the response (its timing must not depend on the address): the
+    // verification mail is sent once it exists.
+    await waitForMail(email, "verify");
     const user = await env.DB.prepare("select * from users where email = ?").bind(email).first<Record<string, unknown>>();
     expect(user).toMatchObject({ first_name: "Reg", middle_name: "Q", last_name: "Ister", role_title: "Engineer", is_active: 1, is_approved: 1, email_verified_at: null });
     expect(user!.password_hash).toMatch(/^\$argon2id\$v=19\$m=64,t=1,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/);
@@ -48,6 +51,7 @@ describe("POST /auth/register: a new account", () => {
   it("stores the normalized address", async () => {
     const email = uniqueEmail("norm");
     expect((await postJson("/auth/register", registration(`  ${email.toUpperCase()}\t`))).status).toBe(202);
+    await waitForMail(email, "verify");
     expect(await usersWithEmail(email)).toBe(1);
   });
 
@@ -113,6 +117,7 @@ describe("POST /auth/register: password policy", () => {
     for (const password of ["zq8#Lk2m", "x".repeat(60) + "9Qz!", "ü".repeat(512)]) {
       const email = uniqueEmail("edge");
       expect((await postJson("/auth/register", registration(email, password))).status, password).toBe(202);
+      await waitForMail(email, "verify");
       expect(await usersWithEmail(email)).toBe(1);
     }
   });

@@ -115,7 +115,7 @@ describe("policy overrides", () => {
   });
 
   it("are checked when the configuration is parsed", () => {
-    const base = { PUBLIC_BASE_URL: "http://localhost", JWT_SIGNING_KEYS: JSON.stringify([{ kty: "OKP", crv: "Ed25519", kid: "k", x: "x", d: "d" }]) };
+    const base = { ENVIRONMENT: "development", PUBLIC_BASE_URL: "http://localhost", JWT_SIGNING_KEYS: JSON.stringify([{ kty: "OKP", crv: "Ed25519", kid: "k", x: "x", d: "d" }]) };
     expect(parseConfig({ ...base, RATE_LIMIT_OVERRIDES: '{"login_ip":{"limit":7}}' }).ok).toBe(true);
     const invalid = parseConfig({ ...base, RATE_LIMIT_OVERRIDES: '{"login_ip":{"limit":-1}}' });
     expect(invalid.ok).toBe(false);

@@ -286,6 +286,7 @@ export function parseConfig(bindings: Record<string, unknown>): ConfigResult {
   // Chaos mode is for local runs only: a forgotten FAULTS must not break staging, production or CI.
   if (config.FAULTS.length > 0 && config.ENVIRONMENT !== "development") {
     problems.push("FAULTS (chaos mode) is development-only");
+  }
   if (config.ARGON2_MEMORY_KIB * config.ARGON2_ITERATIONS > ARGON2_LIMITS.memoryTimesIterations) {
     problems.push(`ARGON2_MEMORY_KIB × ARGON2_ITERATIONS exceeds ${ARGON2_LIMITS.memoryTimesIterations} (more CPU than one request can spend)`);
   }

@@ -10,7 +10,7 @@ import { serveBundle } from "./serve-bundle.mjs";
 const documentPath = path.join(root, "dist", "openapi.json");
 
 // A production-like base URL: the document's `servers` entry is what the lint judges (https only).
-const server = await serveBundle({ vars: { PUBLIC_BASE_URL: "https://auth.example.com" } });
+const server = await serveBundle({ vars: { PUBLIC_BASE_URL: "http://localhost:8787" } }); // development needs a loopback URL (src/env.ts)
 let document;
 try {
   const response = await fetch(`${server.url}/openapi.json`);

@@ -98,7 +98,7 @@ function stdioHandler(inherit, tail) {
  * Set SERVE_BUNDLE_LOGS=1 to see the worker's own log lines.
  *
  * @example
- * const { url, dispose } = await serveBundle({ vars: { PUBLIC_BASE_URL: "https://auth.example.com" } });
+ * const { url, dispose } = await serveBundle({ vars: { PUBLIC_BASE_URL: "http://localhost:8787" } });
  * const response = await fetch(`${url}/health`);
  * await dispose();
  */

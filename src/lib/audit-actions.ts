@@ -21,6 +21,7 @@ export const AUDIT_ACTIONS = {
   "user.role_added": "One role was given to a user (POST /users/{id}/roles/{role})",
   "user.role_removed": "One role was taken from a user (DELETE /users/{id}/roles/{role})",
   "user.sessions_revoked": "An administrator ended every session of a user",
+  "user.unlocked": "An administrator cleared a user's login and password-change lock-outs",
   "session.ended": "A session was ended (logout, by its owner, or by revoking one of its tokens)",
   "session.reuse_detected": "A rotated-out refresh token was presented again; its session was ended",
   "role.created": "A role was created",

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { createDb } from "../../src/db/client";
 import { users } from "../../src/db/schema";
 import { GENESIS_HASH, writeWithAudit } from "../../src/lib/audit";
+import type { AuditAction } from "../../src/lib/audit-actions";
 import { updateProfileNames } from "../../src/modules/users/users.service";
 import { sealAuditLog } from "../helpers/audit";
 import { login as loginService } from "../../src/modules/auth/auth.service";
@@ -88,7 +89,7 @@ describe("audit chain under concurrency (single sealer)", () => {
     // The second statement violates the unique email index: the whole batch must roll back.
     const other = await createUser();
     await expect(
-      writeWithAudit(db, { userId: user.id }, [{ action: "test.atomic", targetType: "user", targetId: user.id }], () => [
+      writeWithAudit(db, { userId: user.id }, [{ action: "test.atomic" as AuditAction, targetType: "user", targetId: user.id }], () => [
         db.update(users).set({ firstName: "Changed" }).where(eq(users.id, user.id)),
         db.update(users).set({ email: other.email }).where(eq(users.id, user.id)),
       ]),
@@ -98,7 +99,7 @@ describe("audit chain under concurrency (single sealer)", () => {
     expect((await env.DB.prepare("select first_name from users where id = ?").bind(user.id).first<{ first_name: string }>())!.first_name).toBe("Test");
     expect((await env.DB.prepare("select count(*) as n from audit_logs").first<{ n: number }>())!.n).toBeGreaterThanOrEqual(before);
 
-    await writeWithAudit(db, { userId: user.id }, [{ action: "test.atomic", targetType: "user", targetId: user.id }], () => [
+    await writeWithAudit(db, { userId: user.id }, [{ action: "test.atomic" as AuditAction, targetType: "user", targetId: user.id }], () => [
       db.update(users).set({ firstName: "Changed" }).where(eq(users.id, user.id)),
     ]);
     const row = await env.DB.prepare("select prev_hash, hash from audit_logs where action = 'test.atomic'").first<{ prev_hash: string | null; hash: string | null }>();
@@ -116,7 +117,7 @@ describe("the triggers that keep the chain honest", () => {
   it("refuse sealing out of order, a forked link, and a change of content while sealing", async () => {
     await sealAuditLog();
     const db = createDb(env.DB);
-    await writeWithAudit(db, {}, [{ action: "test.order.a" }, { action: "test.order.b" }]);
+    await writeWithAudit(db, {}, [{ action: "test.order.a" as AuditAction }, { action: "test.order.b" as AuditAction }]);
     const [first, second] = (await env.DB.prepare("select seq from audit_logs where action like 'test.order.%' order by seq").all<{ seq: number }>()).results;
     const head = await env.DB.prepare("select hash from audit_logs where seq < ? and hash is not null order by seq desc limit 1").bind(first!.seq).first<{ hash: string }>();
     const fake = "a".repeat(64);

@@ -366,7 +366,7 @@ export interface paths {
         put?: never;
         /**
          * Exchange email and password for an access token and a refresh token
-         * @description Unknown emails and wrong passwords get the same 401. Disabled, unverified and unapproved accounts get a 403 only after the password was right. Repeated failures for one account lock it (429).
+         * @description Unknown emails and wrong passwords get the same 401. Disabled, unverified and unapproved accounts get a 403 only after the password was right. Repeated failures for one account lock it (429) for clients without a `device_token` for it; a client that sends the `device_token` of an earlier successful login has its own failure counter, so others cannot lock it out.
          */
         post: operations["login"];
         delete?: never;
@@ -420,7 +420,7 @@ export interface paths {
         put?: never;
         /**
          * Change the caller's password; every other session ends
-         * @description Five wrong current passwords within 15 minutes lock password changes for that user (429).
+         * @description The new password's policy is checked before the current password is hashed (422 costs no hash). Five wrong current passwords within 15 minutes lock password changes for that user (429), and at most ten attempts an hour may reach the hash.
          */
         post: operations["changePassword"];
         delete?: never;
@@ -577,14 +577,14 @@ export interface paths {
         };
         /**
          * Emails captured for one recipient, newest first
-         * @description Exists only when MAIL_TRANSPORT=capture (development and test); anywhere else it answers 404. Lists at most 50 messages sent through the capture transport.
+         * @description Exists only with ENVIRONMENT=development and MAIL_TRANSPORT=capture, on a loopback origin; anywhere else it answers 404. Lists at most 50 messages sent through the capture transport.
          */
         get: operations["getDevMailbox"];
         put?: never;
         post?: never;
         /**
          * Delete every email captured for one recipient
-         * @description Exists only when MAIL_TRANSPORT=capture (development and test); anywhere else it answers 404.
+         * @description Exists only with ENVIRONMENT=development and MAIL_TRANSPORT=capture, on a loopback origin; anywhere else it answers 404.
          */
         delete: operations["clearDevMailbox"];
         options?: never;
@@ -946,6 +946,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/users/{id}/unlock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Clear a user's lock-outs: failed logins from unknown clients and wrong current passwords
+         * @description The caller must hold every permission the user holds. Recorded in the audit log as `user.unlocked`. Device counters (clients with a device token) are not touched: only that device's own failures lock it.
+         */
+        post: operations["unlockUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users/me": {
         parameters: {
             query?: never;
@@ -1283,7 +1303,7 @@ export interface components {
          * @example user.roles_replaced
          * @enum {string}
          */
-        AuditAction: "user.registered" | "user.email_verified" | "user.login_succeeded" | "user.login_failed" | "user.logout_all" | "user.password_changed" | "user.password_reset_requested" | "user.password_reset" | "user.profile_updated" | "user.created" | "user.updated" | "user.deleted" | "user.roles_replaced" | "user.role_added" | "user.role_removed" | "user.sessions_revoked" | "session.ended" | "session.reuse_detected" | "role.created" | "role.updated" | "role.permissions_replaced" | "role.deleted" | "permission.created" | "permission.deleted" | "file.uploaded" | "file.deleted" | "ai.injection_blocked" | "ai.canary_revealed" | "api_key.created" | "api_key.rotated" | "api_key.revoked" | "api_key.used_after_revoke" | "service_account.created" | "service_account.updated" | "service_account.deleted";
+        AuditAction: "user.registered" | "user.email_verified" | "user.login_succeeded" | "user.login_failed" | "user.logout_all" | "user.password_changed" | "user.password_reset_requested" | "user.password_reset" | "user.profile_updated" | "user.created" | "user.updated" | "user.deleted" | "user.roles_replaced" | "user.role_added" | "user.role_removed" | "user.sessions_revoked" | "user.unlocked" | "session.ended" | "session.reuse_detected" | "role.created" | "role.updated" | "role.permissions_replaced" | "role.deleted" | "permission.created" | "permission.deleted" | "file.uploaded" | "file.deleted" | "ai.injection_blocked" | "ai.canary_revealed" | "api_key.created" | "api_key.rotated" | "api_key.revoked" | "api_key.used_after_revoke" | "service_account.created" | "service_account.updated" | "service_account.deleted";
         AuditEntry: {
             action: components["schemas"]["AuditAction"];
             actor_ip: string | null;
@@ -1295,10 +1315,11 @@ export interface components {
             } | null;
             /** Format: date-time */
             created_at: string;
-            /** @description SHA-256 over the row's content and prev_hash */
-            hash: string;
+            /** @description SHA-256 over the row's content and prev_hash; null until sealed */
+            hash: string | null;
             id: string;
-            prev_hash: string;
+            /** @description The previous row's hash; null until the sealer links this row into the chain (about a second after the write) */
+            prev_hash: string | null;
             request_id: string | null;
             /**
              * Format: int64
@@ -1317,7 +1338,7 @@ export interface components {
         AuditVerification: {
             /**
              * Format: int64
-             * @description Rows examined (up to and including the first broken one)
+             * @description Sealed rows examined (up to and including the first broken one)
              */
             checked: number;
             /**
@@ -1333,6 +1354,16 @@ export interface components {
             head_seq: number | null;
             /** @description Every row's hash matches its content and links to the previous row */
             intact: boolean;
+            /**
+             * Format: date-time
+             * @description When the oldest unsealed row was written; a growing age means the sealer is not running
+             */
+            oldest_unsealed_at: string | null;
+            /**
+             * Format: int64
+             * @description Rows written but not yet linked into the chain by the sealer (normally sealed within a second)
+             */
+            unsealed: number;
         };
         AuthorizationServerMetadata: {
             /** @description Extension: the `aud` of access tokens (JWT_AUDIENCE) */
@@ -1757,6 +1788,8 @@ export interface components {
             version: string;
         };
         LoginRequest: {
+            /** @description The `device_token` of an earlier successful login from this client: failures from it are counted for this device alone, so others cannot lock it out */
+            device_token?: string;
             /**
              * Format: email
              * @example ada@example.com
@@ -1767,6 +1800,10 @@ export interface components {
              * @example correct horse battery staple
              */
             password: string;
+        };
+        LoginResponse: components["schemas"]["TokenPair"] & {
+            /** @description Keep it and send it with the next login from this client (valid 180 days) */
+            device_token: string;
         };
         Mailbox: {
             /** @description Newest first, at most 50 */
@@ -1912,7 +1949,7 @@ export interface components {
              *       "login_account"
              *     ]
              */
-            "violated-policies": ("api_anonymous" | "api_user" | "api_key" | "login_ip" | "login_account" | "register_ip" | "resend_verification_email" | "resend_verification_ip" | "password_forgot_email" | "password_forgot_ip" | "password_change_user" | "password_reset_ip" | "verify_email_ip" | "refresh_session" | "refresh_ip" | "ai_user")[];
+            "violated-policies": ("api_anonymous" | "api_user" | "api_key" | "login_ip" | "login_network" | "login_account" | "login_device" | "register_ip" | "register_email" | "resend_verification_email" | "resend_verification_ip" | "password_forgot_email" | "password_forgot_ip" | "password_change_user" | "password_change_hashes_user" | "password_reset_ip" | "verify_email_ip" | "refresh_session" | "refresh_ip" | "ai_user")[];
         };
         Readiness: {
             checks: components["schemas"]["ReadinessCheck"][];
@@ -5815,7 +5852,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TokenPair"];
+                    "application/json": components["schemas"]["LoginResponse"];
                 };
             };
             /** @description Malformed request (for example a body that is not valid JSON) */
@@ -5908,7 +5945,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limit exceeded. Default policies (overridable by configuration): `login_ip`: 100 per 300 s (Login attempts per client IP (password spraying across accounts)); `login_account`: 5 per 900 s (Failed logins per normalized email; while exhausted even the right password gets 429). */
+            /** @description Rate limit exceeded. Default policies (overridable by configuration): `login_ip`: 100 per 300 s (Login attempts per client IP (password spraying across accounts)); `login_network`: 500 per 300 s (Login attempts per IPv6 /48 (one site: 65,536 /64s, each with its own login_ip budget)); `login_account`: 5 per 900 s (Failed logins per normalized email from clients without a device token for it; while exhausted even the right password gets 429 (from such clients)); `login_device`: 5 per 900 s (Failed logins per device token (a client that signed in to the account before); independent of login_account). */
             429: {
                 headers: {
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
@@ -6387,7 +6424,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limit exceeded. Default policies (overridable by configuration): `password_change_user`: 5 per 900 s (Wrong current passwords on password change, per user (a stolen access token must not become a password oracle)). */
+            /** @description Rate limit exceeded. Default policies (overridable by configuration): `password_change_user`: 5 per 900 s (Wrong current passwords on password change, per user (a stolen access token must not become a password oracle)); `password_change_hashes_user`: 10 per 3600 s (Password changes that reached argon2 (right or wrong current password), per user: bounds the CPU one account can burn). */
             429: {
                 headers: {
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
@@ -7012,7 +7049,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limit exceeded. Default policies (overridable by configuration): `register_ip`: 60 per 3600 s (Registrations per client IP). */
+            /** @description Rate limit exceeded. Default policies (overridable by configuration): `register_ip`: 60 per 3600 s (Registrations per client IP); `register_email`: 5 per 3600 s (Registrations per normalized email, whether or not it is taken (each one mails the address)). */
             429: {
                 headers: {
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
@@ -13057,6 +13094,168 @@ export interface operations {
         requestBody?: never;
         responses: {
             /** @description Every session is ended */
+            204: {
+                headers: {
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request (for example a body that is not valid JSON) */
+            400: {
+                headers: {
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid or expired access token */
+            401: {
+                headers: {
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (also for resources of other users) */
+            404: {
+                headers: {
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body larger than the limit */
+            413: {
+                headers: {
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type */
+            415: {
+                headers: {
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` lists every invalid field */
+            422: {
+                headers: {
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error (details are in the log, never in the body) */
+            500: {
+                headers: {
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable or the service is misconfigured */
+            503: {
+                headers: {
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request took longer than REQUEST_TIMEOUT_MS */
+            504: {
+                headers: {
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    unlockUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The lock-outs are cleared */
             204: {
                 headers: {
                     "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];

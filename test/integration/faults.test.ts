@@ -37,13 +37,22 @@ afterEach(() => logs.restore());
 const requestLines = () => logs.json().filter((line) => line.message === "request");
 
 describe("D1 unavailable (FAULTS=d1:1)", () => {
-  it("registration answers 503 with Retry-After, writes no row, and is logged with its code", async () => {
-    const email = uniqueEmail("d1-down");
-    const response = await call("/api/v1/auth/register", json({ email, password: STRONG_PASSWORD, first_name: "A", last_name: "B" }), { FAULTS: "d1:1" });
+  it("a login answers 503 with Retry-After, starts no session, and is logged with its code", async () => {
+    const user = await createUser();
+    const sessionsBefore = await count("select count(*) as n from sessions where user_id = ?", user.id);
+    const response = await call("/api/v1/auth/login", json({ email: user.email, password: user.password }), { FAULTS: "d1:1" });
     await expectProblem(response, 503, "service_unavailable");
     expect(response.headers.get("Retry-After")).toBe("5");
+    expect(await count("select count(*) as n from sessions where user_id = ?", user.id)).toBe(sessionsBefore);
+    expect(requestLines().at(-1)).toMatchObject({ status: 503, error_code: "service_unavailable", route: "/api/v1/auth/login" });
+  });
+
+  it("registration still answers 202 (its account is created after the response, issue 9), creates nothing, and logs the failed background work", async () => {
+    const email = uniqueEmail("d1-down");
+    const response = await call("/api/v1/auth/register", json({ email, password: STRONG_PASSWORD, first_name: "A", last_name: "B" }), { FAULTS: "d1:1" });
+    expect(response.status).toBe(202);
     expect(await count("select count(*) as n from users where email = ?", email)).toBe(0);
-    expect(requestLines().at(-1)).toMatchObject({ status: 503, error_code: "service_unavailable", route: "/api/v1/auth/register" });
+    expect(logs.json().some((line) => line.level === "error" && line.message === "background task failed")).toBe(true);
   });
 
   it("readiness answers 503 naming d1, and only d1", async () => {
@@ -73,20 +82,20 @@ describe("D1 slow (FAULTS=d1.slow:1)", () => {
     expect(body.checks.find((check) => check.name === "d1")?.error).toMatch(/timed out/);
   });
 
-  it("a request past REQUEST_TIMEOUT_MS answers 504; the registration's batch is all or nothing", async () => {
-    const email = uniqueEmail("d1-slow");
-    const response = await call("/api/v1/auth/register", json({ email, password: STRONG_PASSWORD, first_name: "A", last_name: "B" }), {
+  it("a request past REQUEST_TIMEOUT_MS answers 504; the login's batch is all or nothing", async () => {
+    const user = await createUser();
+    const response = await call("/api/v1/auth/login", json({ email: user.email, password: user.password }), {
       FAULTS: "d1.slow:1",
       FAULTS_DELAY_MS: "400",
       REQUEST_TIMEOUT_MS: "100",
     });
     await expectProblem(response, 504, "timeout");
-    // The handler went on after the 504 (JavaScript cannot cancel it): let it finish, then the
-    // account exists with its role and verification token, or not at all.
+    // The handler went on after the 504 (JavaScript cannot cancel it): let it finish, then every
+    // session it started has its refresh token, and every refresh token its session.
     await new Promise((resolve) => setTimeout(resolve, 1_500));
-    const users = await count("select count(*) as n from users where email = ?", email);
-    const roles = await count("select count(*) as n from user_roles where user_id = (select id from users where email = ?)", email);
-    expect(roles).toBe(users);
+    const sessions = await count("select count(*) as n from sessions where user_id = ?", user.id);
+    const tokens = await count("select count(distinct session_id) as n from refresh_tokens where session_id in (select id from sessions where user_id = ?)", user.id);
+    expect(tokens).toBe(sessions);
     expect(requestLines().at(-1)).toMatchObject({ status: 504, error_code: "timeout" });
   });
 });

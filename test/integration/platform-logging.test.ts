@@ -17,7 +17,7 @@ const call = (url: string, init?: RequestInit, env: Record<string, unknown> = {}
 describe("request log", () => {
   it("writes exactly one JSON line per request with the promised fields", async () => {
     // A documented query parameter (unknown ones are a 422): the logged path leaves the query out.
-    const response = await call(`${BASE}/api/v1/dev/mailbox?to=log-test@example.com`, { headers: { "X-Request-Id": "log-test-1" } });
+    const response = await call(`${BASE}/api/v1/dev/mailbox?to=log-test@example.com`, { headers: { "X-Request-Id": "log-test-1" } }, { ENVIRONMENT: "development" });
     expect(response.status).toBe(200);
     expect(logs.lines).toHaveLength(1);
     const [line] = logs.json();

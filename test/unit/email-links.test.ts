@@ -4,10 +4,14 @@ import { parseConfig, type ConfigResult } from "../../src/env";
 import { emailLink, isHostedLink } from "../../src/lib/mail";
 
 const KEYS = String(env.JWT_SIGNING_KEYS);
-const base = { PUBLIC_BASE_URL: "https://auth.example.com", JWT_SIGNING_KEYS: KEYS };
+/** Development needs a loopback PUBLIC_BASE_URL (src/env.ts): the hosted pages live there. */
+const HOSTED = "http://localhost:8787";
+const base = { ENVIRONMENT: "development", PUBLIC_BASE_URL: HOSTED, JWT_SIGNING_KEYS: KEYS };
 const production = {
   ...base,
   ENVIRONMENT: "production",
+  PUBLIC_BASE_URL: "https://auth.example.com",
+  RATE_LIMIT_SECRET: "r".repeat(32),
   MAIL_TRANSPORT: "send_email",
   MAIL: { send: async () => {} },
   FILE_LINK_SECRET: "f".repeat(32),
@@ -58,10 +62,10 @@ describe("emailLink", () => {
 
   it("points every link at the hosted pages when no frontend is configured", () => {
     const config = configOf({});
-    expect(emailLink(config, "verify_email", token)).toBe(`https://auth.example.com/verify-email?token=${token}`);
-    expect(emailLink(config, "reset_password", token)).toBe(`https://auth.example.com/reset-password?token=${token}`);
-    expect(emailLink(config, "forgot_password")).toBe("https://auth.example.com/forgot-password");
-    expect(emailLink(config, "sign_in")).toBe("https://auth.example.com/account");
+    expect(emailLink(config, "verify_email", token)).toBe(`${HOSTED}/verify-email?token=${token}`);
+    expect(emailLink(config, "reset_password", token)).toBe(`${HOSTED}/reset-password?token=${token}`);
+    expect(emailLink(config, "forgot_password")).toBe(`${HOSTED}/forgot-password`);
+    expect(emailLink(config, "sign_in")).toBe(`${HOSTED}/account`);
     expect(["verify_email", "reset_password", "forgot_password", "sign_in"].every((kind) => isHostedLink(config, kind as "sign_in"))).toBe(true);
   });
 
@@ -84,6 +88,6 @@ describe("emailLink", () => {
     const config = configOf({ EMAIL_LINK_VERIFY_URL: "https://app.example.com/verify?token={token}" });
     expect(isHostedLink(config, "verify_email")).toBe(false);
     expect(isHostedLink(config, "reset_password")).toBe(true);
-    expect(emailLink(config, "reset_password", token)).toBe(`https://auth.example.com/reset-password?token=${token}`);
+    expect(emailLink(config, "reset_password", token)).toBe(`${HOSTED}/reset-password?token=${token}`);
   });
 });

@@ -91,7 +91,13 @@ function record(c: Context<AppEnv>, states: readonly LimitState[]): void {
   let map = appliedStates.get(c);
   if (!map) appliedStates.set(c, (map = new Map()));
   for (const state of states) map.set(state.policy, state);
+  if (keepsOwnFields(c)) return;
   for (const [name, value] of Object.entries(rateLimitHeaders([...map.values()]))) c.header(name, value);
+}
+
+/** A 429 names only its violated policies, matching its Retry-After: nothing may overwrite that. */
+function keepsOwnFields(c: Context<AppEnv>): boolean {
+  return c.res.status === 429 && c.res.headers.has("RateLimit");
 }
 
 /**
@@ -102,7 +108,7 @@ function record(c: Context<AppEnv>, states: readonly LimitState[]): void {
 export function writeRateLimitHeaders(c: Context<AppEnv>): void {
   const map = appliedStates.get(c);
   if (!map || map.size === 0) return;
-  if (c.res.status === 429 && c.res.headers.has("RateLimit")) return;
+  if (keepsOwnFields(c)) return;
   const headers = rateLimitHeaders([...map.values()]);
   try {
     for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
@@ -151,6 +157,16 @@ async function refundAll(c: Context<AppEnv>, results: PartitionResult[]): Promis
       }
     }),
   );
+}
+
+/**
+ * Takes back the fields an earlier limiter of this request staged with `c.header`: Hono copies
+ * staged headers over the error response onError builds, so they would replace the 429's own
+ * fields (which name the violated policies).
+ */
+function unstageFields(c: Context<AppEnv>): void {
+  c.header("RateLimit", undefined);
+  c.header("RateLimit-Policy", undefined);
 }
 
 function rejection(violated: LimitState[], all: LimitState[]): ProblemError {
@@ -206,6 +222,7 @@ export async function enforceRateLimits(c: Context<AppEnv>, checks: readonly Rat
     giveBackLeases();
     const applied = new Map(appliedStates.get(c));
     for (const state of [...leaseStates, ...leaseRefusals]) applied.set(state.policy, state);
+    unstageFields(c);
     throw rejection(leaseRefusals, [...applied.values()]);
   }
 
@@ -261,6 +278,7 @@ export async function enforceRateLimits(c: Context<AppEnv>, checks: readonly Rat
     // RateLimit-Policy names every policy applied to the request, including earlier middleware's.
     const applied = new Map(appliedStates.get(c));
     for (const state of [...leaseStates, ...states]) applied.set(state.policy, state);
+    unstageFields(c);
     throw rejection(violated, [...applied.values()]);
   }
   record(c, [...leaseStates, ...states]);

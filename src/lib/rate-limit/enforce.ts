@@ -60,12 +60,20 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 }
 
 /** Groups checks by partition key, so each key's object gets exactly one call for all its policies. */
+/**
+ * What a check counts against: IPv6 clients by their /64 (see ipBucket), everything else by its key.
+ * Leases use it too, or every address of one /64 would take its own lease from the /64's budget.
+ */
+function bucketKey(policy: ResolvedPolicy, key: string): string {
+  return policy.key === "ip" ? ipBucket(key) : key;
+}
+
 export async function partitionChecks(policies: Record<PolicyName, ResolvedPolicy>, checks: readonly RateLimitCheck[], secret: string): Promise<Partition[]> {
   const byName = new Map<string, Partition>();
   for (const check of checks) {
     const policy = policies[check.policy];
     // Network keys arrive as their /48 already (see keyFor in src/middleware/rate-limit.ts).
-    const raw = policy.key === "ip" ? ipBucket(check.key) : check.key;
+    const raw = bucketKey(policy, check.key);
     const sharded = policy.key === "email";
     // Email keys are keyed by the secret: the shard an address lands in cannot be computed outside.
     const hashed = sharded ? await keyedPartitionName(secret, policy.key, raw) : await partitionName(policy.key, raw);
@@ -79,9 +87,9 @@ export async function partitionChecks(policies: Record<PolicyName, ResolvedPolic
     if (existing) existing.request.cost += cost;
     else {
       const request: LimitRequest = { policy: policy.name, limit: policy.limit, window: policy.window, cost, ...(bucket ? { bucket } : {}) };
-      const upTo = policy.approximate ? leaseRequestSize(policy, check.key) : undefined;
+      const upTo = policy.approximate ? leaseRequestSize(policy, raw) : undefined;
       if (upTo !== undefined) request.upTo = upTo;
-      partition.checks.push({ policy, request, key: check.key });
+      partition.checks.push({ policy, request, key: raw });
     }
   }
   return [...byName.values()];
@@ -207,11 +215,11 @@ export async function enforceRateLimits(c: Context<AppEnv>, checks: readonly Rat
   for (const check of checks) {
     const policy = policies[check.policy];
     const cost = check.cost ?? 1;
-    const outcome = policy.approximate ? takeFromLease(policy, check.key, cost) : { kind: "ask" as const };
+    const outcome = policy.approximate ? takeFromLease(policy, bucketKey(policy, check.key), cost) : { kind: "ask" as const };
     if (outcome.kind === "ask") remote.push(check);
     else if (outcome.kind === "refused") leaseRefusals.push(outcome.state);
     else {
-      fromLease.push({ policy, key: check.key, cost });
+      fromLease.push({ policy, key: bucketKey(policy, check.key), cost });
       leaseStates.push(approximateState(policy));
     }
   }

@@ -103,9 +103,13 @@ function record(c: Context<AppEnv>, states: readonly LimitState[]): void {
   for (const [name, value] of Object.entries(rateLimitHeaders([...map.values()]))) c.header(name, value);
 }
 
-/** A 429 names only its violated policies, matching its Retry-After: nothing may overwrite that. */
+/**
+ * A 429 names only its violated policies, matching its Retry-After: nothing may overwrite that.
+ * Reads `c.res` only once a response exists: reading it earlier creates one, and Hono then copies
+ * its staged headers over the error response onError builds.
+ */
 function keepsOwnFields(c: Context<AppEnv>): boolean {
-  return c.res.status === 429 && c.res.headers.has("RateLimit");
+  return c.finalized && c.res.status === 429 && c.res.headers.has("RateLimit");
 }
 
 /**

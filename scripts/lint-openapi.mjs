@@ -9,13 +9,17 @@ import { serveBundle } from "./serve-bundle.mjs";
 
 const documentPath = path.join(root, "dist", "openapi.json");
 
-// A production-like base URL: the document's `servers` entry is what the lint judges (https only).
-const server = await serveBundle({ vars: { PUBLIC_BASE_URL: "http://localhost:8787" } }); // development needs a loopback URL (src/env.ts)
+// The bundle runs as development, which needs a loopback PUBLIC_BASE_URL (src/env.ts). The
+// document uses PUBLIC_BASE_URL only for its links (`servers`, contact); they are rewritten to an
+// https deployment's below, because the lint judges what a deployed worker serves.
+const LOCAL_BASE_URL = "http://localhost:8787";
+const DEPLOYED_BASE_URL = "https://auth.example.com";
+const server = await serveBundle({ vars: { PUBLIC_BASE_URL: LOCAL_BASE_URL } });
 let document;
 try {
   const response = await fetch(`${server.url}/openapi.json`);
   if (!response.ok) throw new Error(`GET /openapi.json answered ${response.status}: ${await response.text()}`);
-  document = await response.json();
+  document = JSON.parse((await response.text()).replaceAll(LOCAL_BASE_URL, DEPLOYED_BASE_URL));
 } catch (error) {
   console.error(error instanceof Error ? error.message : error);
   for (const line of server.logTail()) console.error(`  worker: ${line}`);

@@ -29,6 +29,11 @@ export default defineConfig(async () => {
             FILE_LINK_SECRET: randomBytes(32).toString("base64url"),
             API_KEY_SECRET: randomBytes(32).toString("base64url"),
             RATE_LIMIT_SECRET: randomBytes(32).toString("base64url"),
+            // Two keys, as after a rotation: the first encrypts TOTP secrets, both decrypt.
+            MFA_ENCRYPTION_KEYS: JSON.stringify([
+              { kid: "test-mfa-2", key: randomBytes(32).toString("base64url") },
+              { kid: "test-mfa-1", key: randomBytes(32).toString("base64url") },
+            ]),
             // Cheap argon2 for tests only; staging and production refuse these (see src/env.ts).
             ARGON2_MEMORY_KIB: "64",
             ARGON2_ITERATIONS: "1",

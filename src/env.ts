@@ -102,6 +102,14 @@ const privateJwk = z
   .loose();
 export type PrivateJwk = z.infer<typeof privateJwk>;
 
+const mfaEncryptionKey = z
+  .object({
+    kid: z.string().min(1).max(32).regex(/^[A-Za-z0-9._-]+$/, "kid must be URL-safe"),
+    key: z.string().regex(/^[A-Za-z0-9_-]{43}$/, "key must be 32 random bytes, base64url (43 characters)"),
+  })
+  .strict();
+export type MfaEncryptionKey = z.infer<typeof mfaEncryptionKey>;
+
 /**
  * Every variable and secret the service reads, with its default. The README's configuration
  * table mirrors this schema.
@@ -195,6 +203,23 @@ export const configSchema = z.object({
   // nobody can aim at one shard object or mint a device token. Required in staging/production;
   // development and test without it use a random key per isolate.
   RATE_LIMIT_SECRET: z.string().optional(),
+
+  // Multi-factor authentication and passkeys (src/modules/mfa, docs/mfa.md).
+  /** AES-256-GCM keys that encrypt TOTP secrets; the first encrypts, every key decrypts (rotation). */
+  MFA_ENCRYPTION_KEYS: jsonText(z.array(mfaEncryptionKey), "[]"),
+  /** The issuer an authenticator app shows next to the account. */
+  MFA_ISSUER: z.string().min(1).max(64).default("Edge Auth"),
+  /** Lifetime of the mfa_token a login answers with, and of WebAuthn challenges, in seconds. */
+  MFA_TOKEN_TTL: int(300, 30, 900),
+  /** How long a second-factor proof (sign-in or step-up) satisfies requireAssurance("aal2"), seconds. */
+  MFA_STEP_UP_WINDOW: int(600, 60, 86_400),
+  /** Holders of any of these permissions (`resource:*` allowed) must enroll a second factor. */
+  MFA_REQUIRED_PERMISSIONS: commaList.pipe(z.array(z.string().regex(/^[a-z_]+:(\*|[a-z_]+)$/, "must be resource:action or resource:*"))),
+  /** The WebAuthn relying-party id; defaults to the host of PUBLIC_BASE_URL. */
+  WEBAUTHN_RP_ID: z.string().min(1).max(253).optional(),
+  WEBAUTHN_RP_NAME: z.string().min(1).max(64).default("Edge Auth"),
+  /** Origins allowed in WebAuthn client data; defaults to PUBLIC_BASE_URL. */
+  WEBAUTHN_ORIGINS: commaList,
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -262,6 +287,35 @@ function keyProblems(config: Config): string[] {
   return problems;
 }
 
+/** Fills the WebAuthn defaults from PUBLIC_BASE_URL and checks the MFA settings agree. */
+function mfaProblems(config: Config): string[] {
+  const problems: string[] = [];
+  config.WEBAUTHN_RP_ID ??= new URL(config.PUBLIC_BASE_URL).hostname;
+  if (config.WEBAUTHN_ORIGINS.length === 0) config.WEBAUTHN_ORIGINS = [new URL(config.PUBLIC_BASE_URL).origin];
+  const rpId = config.WEBAUTHN_RP_ID;
+  for (const origin of config.WEBAUTHN_ORIGINS) {
+    let host: string;
+    try {
+      host = new URL(origin).hostname;
+    } catch {
+      problems.push(`WEBAUTHN_ORIGINS: ${origin} is not a URL`);
+      continue;
+    }
+    // Browsers refuse a ceremony whose RP id is not the origin's host or a parent domain of it.
+    if (host !== rpId && !host.endsWith(`.${rpId}`)) problems.push(`WEBAUTHN_ORIGINS: ${origin} is not on the RP id ${rpId}`);
+  }
+  const kids = config.MFA_ENCRYPTION_KEYS.map((key) => key.kid);
+  if (new Set(kids).size !== kids.length) problems.push("MFA_ENCRYPTION_KEYS has duplicate kids");
+  return problems;
+}
+
+function mfaProductionProblems(config: Config): string[] {
+  const problems: string[] = [];
+  if (config.MFA_ENCRYPTION_KEYS.length === 0) problems.push("MFA_ENCRYPTION_KEYS is missing (TOTP secrets are encrypted with it)");
+  if (config.WEBAUTHN_ORIGINS.some((origin) => !origin.startsWith("https://"))) problems.push("WEBAUTHN_ORIGINS may list only https origins");
+  return problems;
+}
+
 /**
  * Validates the raw bindings into a typed `Config`. Never throws: the caller decides how to fail.
  * The result names every problem at once so an operator fixes them in one deploy.
@@ -282,7 +336,7 @@ export function parseConfig(bindings: Record<string, unknown>): ConfigResult {
   }
   const config = parsed.data;
   config.JWT_ISSUER ??= config.PUBLIC_BASE_URL;
-  const problems = [...keyProblems(config), ...rateLimitOverrideProblems(config.RATE_LIMIT_OVERRIDES), ...aiConfigProblems(config, bindings)];
+  const problems = [...keyProblems(config), ...rateLimitOverrideProblems(config.RATE_LIMIT_OVERRIDES), ...aiConfigProblems(config, bindings), ...mfaProblems(config)];
   // Chaos mode is for local runs only: a forgotten FAULTS must not break staging, production or CI.
   if (config.FAULTS.length > 0 && config.ENVIRONMENT !== "development") {
     problems.push("FAULTS (chaos mode) is development-only");
@@ -297,7 +351,7 @@ export function parseConfig(bindings: Record<string, unknown>): ConfigResult {
   }
   if (config.API_KEY_DEFAULT_TTL > config.API_KEY_MAX_TTL) problems.push("API_KEY_DEFAULT_TTL must not exceed API_KEY_MAX_TTL");
   if (config.ENVIRONMENT === "staging" || config.ENVIRONMENT === "production") {
-    problems.push(...productionProblems(config));
+    problems.push(...productionProblems(config), ...mfaProductionProblems(config));
     if (config.MAIL_TRANSPORT === "send_email" && typeof (bindings.MAIL as SendEmail | undefined)?.send !== "function") {
       problems.push("MAIL_TRANSPORT=send_email needs the MAIL send_email binding ([[send_email]] in wrangler.toml)");
     }

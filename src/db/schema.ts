@@ -48,6 +48,16 @@ export const sessions = sqliteTable(
     userAgent: text("user_agent"),
     ipHash: text("ip_hash"),
     country: text("country"),
+    /** Assurance of the sign-in (docs/mfa.md): "aal1" or "aal2"; refresh never raises it. */
+    acr: text("acr", { enum: ["aal1", "aal2"] }).notNull().default("aal1"),
+    /** JSON array of RFC 8176 method values used at sign-in, e.g. ["pwd","otp","mfa"]. */
+    amr: text("amr").notNull().default('["pwd"]'),
+    /** When the user authenticated (epoch ms); refresh keeps it. */
+    authTime: integer("auth_time"),
+    /** The latest second-factor proof (sign-in or step-up); aal2 lasts MFA_STEP_UP_WINDOW from it. */
+    mfaVerifiedAt: integer("mfa_verified_at"),
+    /** The methods of that proof, e.g. ["otp"]: they join `amr` while the step-up is live. */
+    mfaMethods: text("mfa_methods"),
   },
   (table) => [index("sessions_user_idx").on(table.userId, table.endedAt)],
 );
@@ -334,4 +344,92 @@ export const apiKeys = sqliteTable(
     lastUsedIp: text("last_used_ip"),
   },
   (table) => [uniqueIndex("api_keys_hash_unique").on(table.keyHash), index("api_keys_owner_idx").on(table.ownerId, table.createdAt)],
+);
+
+/*
+ * Multi-factor authentication and passkeys (issue 13, docs/mfa.md).
+ */
+
+/** A user's TOTP authenticator (at most one). The secret is AES-GCM ciphertext (lib/secret-box.ts). */
+export const totpFactors = sqliteTable("totp_factors", {
+  userId: text("user_id")
+    .primaryKey()
+    .references(() => users.id, { onDelete: "cascade" }),
+  /** `<kid>.<iv>.<ciphertext>`, base64url; the user id is the additional authenticated data. */
+  secretCiphertext: text("secret_ciphertext").notNull(),
+  /** Null until POST /auth/mfa/totp/confirm proves the app has the secret. */
+  confirmedAt: integer("confirmed_at"),
+  /** The newest 30-second step a code was accepted for: a code of that step or older is a replay. */
+  lastUsedStep: integer("last_used_step"),
+  createdAt: createdAt(),
+});
+
+/** Single-use recovery codes, SHA-256 hashed (each has 50 random bits; a slow hash adds nothing). */
+export const recoveryCodes = sqliteTable(
+  "recovery_codes",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    codeHash: text("code_hash").notNull(),
+    usedAt: integer("used_at"),
+    createdAt: createdAt(),
+  },
+  (table) => [uniqueIndex("recovery_codes_user_hash_unique").on(table.userId, table.codeHash)],
+);
+
+/** Registered passkeys (WebAuthn credentials). */
+export const webauthnCredentials = sqliteTable(
+  "webauthn_credentials",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** The authenticator's credential id, base64url. */
+    credentialId: text("credential_id").notNull(),
+    /** COSE public key, base64url. */
+    publicKey: text("public_key").notNull(),
+    signCount: integer("sign_count").notNull().default(0),
+    /** JSON array of transports the browser reported (usb, internal, hybrid, ...). */
+    transports: text("transports").notNull().default("[]"),
+    /** "singleDevice" (hardware-bound) or "multiDevice" (synced); the backup-eligible flag. */
+    deviceType: text("device_type", { enum: ["singleDevice", "multiDevice"] }).notNull(),
+    backedUp: integer("backed_up", { mode: "boolean" }).notNull(),
+    name: text("name").notNull(),
+    createdAt: createdAt(),
+    lastUsedAt: integer("last_used_at"),
+  },
+  (table) => [uniqueIndex("webauthn_credentials_credential_unique").on(table.credentialId), index("webauthn_credentials_user_idx").on(table.userId)],
+);
+
+/**
+ * Short-lived, single-use MFA state: a login waiting for its second factor (`login`, reached with
+ * the mfa_token, stored hashed) and WebAuthn challenges (`passkey_register` bound to a session,
+ * `passkey_login` for passwordless sign-in, `step_up` bound to a session).
+ */
+export const mfaChallenges = sqliteTable(
+  "mfa_challenges",
+  {
+    id: text("id").primaryKey(),
+    kind: text("kind", { enum: ["login", "passkey_register", "passkey_login", "step_up"] }).notNull(),
+    userId: text("user_id").references(() => users.id, { onDelete: "cascade" }),
+    sessionId: text("session_id").references(() => sessions.id, { onDelete: "cascade" }),
+    /** SHA-256 of the mfa_token (login) or of the challenge handle. */
+    tokenHash: text("token_hash").notNull(),
+    /** The WebAuthn challenge issued for this attempt, base64url; null until one is issued. */
+    challenge: text("challenge"),
+    /** JSON: the first factor's methods for a login (["pwd"]). */
+    amr: text("amr"),
+    /**
+     * A login's snapshot of the user's password_changed_at when the password was proven: the
+     * second step starts a session only if it is unchanged (a reset meanwhile wins).
+     */
+    passwordChangedAt: integer("password_changed_at"),
+    createdAt: createdAt(),
+    expiresAt: integer("expires_at").notNull(),
+    usedAt: integer("used_at"),
+  },
+  (table) => [uniqueIndex("mfa_challenges_token_unique").on(table.tokenHash), index("mfa_challenges_user_idx").on(table.userId)],
 );

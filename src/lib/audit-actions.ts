@@ -41,6 +41,15 @@ export const AUDIT_ACTIONS = {
   "service_account.created": "A service account was created",
   "service_account.updated": "A service account's description or active flag changed",
   "service_account.deleted": "A service account was deleted with its keys",
+  "mfa.totp_enrolled": "An authenticator app (TOTP) was confirmed and recovery codes issued",
+  "mfa.totp_removed": "A user removed their authenticator app",
+  "mfa.passkey_added": "A passkey was registered",
+  "mfa.passkey_removed": "A passkey was deleted",
+  "mfa.recovery_codes_regenerated": "A user replaced all their recovery codes",
+  "mfa.recovery_code_used": "A recovery code was used to sign in or step up (`changes.remaining`)",
+  "mfa.verify_failed": "A second-factor proof was refused (`changes`: method, context login/step_up/passwordless)",
+  "mfa.step_up": "A session proved a second factor again (aal2 for MFA_STEP_UP_WINDOW)",
+  "mfa.reset": "An administrator removed every second factor of a user (lost device; the user is emailed)",
 } as const;
 
 export type AuditAction = keyof typeof AUDIT_ACTIONS;

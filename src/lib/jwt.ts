@@ -58,6 +58,12 @@ export interface AccessTokenClaims {
   jti: string;
   iat: number;
   exp: number;
+  /** Authentication context class (docs/mfa.md): "aal1" or "aal2". */
+  acr?: string;
+  /** RFC 8176 authentication method references, e.g. ["pwd","otp","mfa"]. */
+  amr?: string[];
+  /** When the user authenticated, epoch seconds (OpenID Connect Core §2). */
+  auth_time?: number;
 }
 
 /** Claims ACCESS_TOKEN_CLAIMS may add at issue time (RFC 9068 §2.2.3 style); as stale as the token is long. */
@@ -66,16 +72,29 @@ export interface AccessTokenExtraClaims {
   permissions?: string[];
 }
 
-/** Signs an access token for a user's session: `typ: at+jwt`, `kid`, iss/aud/sub/sid/jti/iat/exp (+ `extra`). */
+/** How the session's user authenticated, carried in every access token of the session. */
+export interface Assurance {
+  acr: "aal1" | "aal2";
+  amr: string[];
+  /** Epoch milliseconds. */
+  authTime: number;
+}
+
+/**
+ * Signs an access token for a user's session: `typ: at+jwt`, `kid`, iss/aud/sub/sid/jti/iat/exp,
+ * the session's assurance (acr, amr, auth_time) when given, and `extra`.
+ */
 export async function signAccessToken(
   config: Config,
-  subject: { userId: string; sessionId: string },
+  subject: { userId: string; sessionId: string; assurance?: Assurance },
   now = Date.now(),
   extra: AccessTokenExtraClaims = {},
 ): Promise<{ token: string; expiresIn: number }> {
   const { signing } = await keyRing(config);
   const issuedAt = Math.floor(now / 1000);
-  const token = await new SignJWT({ ...extra, sid: subject.sessionId })
+  const assurance = subject.assurance;
+  const claims = assurance ? { acr: assurance.acr, amr: assurance.amr, auth_time: Math.floor(assurance.authTime / 1000) } : {};
+  const token = await new SignJWT({ ...extra, sid: subject.sessionId, ...claims })
     .setProtectedHeader({ alg: signing.alg, typ: ACCESS_TOKEN_TYPE, kid: signing.kid })
     .setIssuer(config.JWT_ISSUER ?? config.PUBLIC_BASE_URL)
     .setAudience(config.JWT_AUDIENCE)
@@ -127,7 +146,11 @@ export async function verifyAccessToken(config: Config, token: string, now = Dat
     if (typeof payload.sid !== "string" || typeof payload.sub !== "string" || typeof payload.jti !== "string") {
       throw new InvalidTokenError("malformed claims");
     }
-    return { sub: payload.sub, sid: payload.sid, jti: payload.jti, iat: payload.iat, exp: payload.exp as number };
+    const claims: AccessTokenClaims = { sub: payload.sub, sid: payload.sid, jti: payload.jti, iat: payload.iat, exp: payload.exp as number };
+    if (typeof payload.acr === "string") claims.acr = payload.acr;
+    if (Array.isArray(payload.amr) && payload.amr.every((value) => typeof value === "string")) claims.amr = payload.amr as string[];
+    if (typeof payload.auth_time === "number") claims.auth_time = payload.auth_time;
+    return claims;
   } catch (error) {
     if (error instanceof InvalidTokenError) throw error;
     if (error instanceof joseErrors.JOSEError) throw new InvalidTokenError(error.code);

@@ -29,6 +29,7 @@ export const PERMISSIONS = {
   "service_accounts:read": "List and read service accounts",
   "service_accounts:write": "Create, disable and delete service accounts",
   "api_keys:manage": "List, create, rotate and revoke the API keys of any user or service account",
+  "mfa:reset": "Remove another user's second factors (lost device)",
 } as const;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -5,6 +5,7 @@ import { InvalidTokenError, verifyAccessToken, type AccessTokenClaims } from "..
 import type { Permission } from "../lib/permissions";
 import { type Principal, loadSessionPrincipal } from "../lib/principal";
 import { ProblemError } from "../lib/problem";
+import { enforceMfaEnrollment } from "./assurance";
 import { readReplicaSession, writeBookmark } from "./read-session";
 
 export type { Principal } from "../lib/principal";
@@ -108,6 +109,7 @@ function authorize(permissions: readonly Permission[], mode: "all" | "any"): Mid
         extensions: { missing_permissions: needed },
       });
     }
+    await enforceMfaEnrollment(c, principal, permissions);
     await next();
     await writeBookmark(c);
   });

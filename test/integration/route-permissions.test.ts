@@ -29,6 +29,10 @@ const PUBLIC_OPERATIONS = new Set([
   "POST /api/v1/auth/logout",
   "POST /api/v1/auth/password/forgot",
   "POST /api/v1/auth/password/reset", // the emailed token is the credential
+  "POST /api/v1/auth/mfa/verify", // the mfa_token (password already proven) and the second factor are the credentials
+  "POST /api/v1/auth/mfa/webauthn/options", // needs a live mfa_token
+  "POST /api/v1/auth/passkeys/login/options", // passwordless sign-in: the passkey is the credential
+  "POST /api/v1/auth/passkeys/login",
   "GET /api/v1/dev/mailbox", // only exists with MAIL_TRANSPORT=capture (refused in production)
   "DELETE /api/v1/dev/mailbox",
   "GET /api/v1/files/{id}/download", // the signed link is the credential

@@ -1,7 +1,7 @@
 /** What every mail transport sends, whichever way it delivers. */
 
 /** Why a message is sent: logged with every failure so an operator knows which flow broke. */
-export type MailKind = "verify_email" | "password_reset" | "registration_attempt" | "password_changed";
+export type MailKind = "verify_email" | "password_reset" | "registration_attempt" | "password_changed" | "mfa_changed";
 
 export interface MailMessage {
   /** One recipient address (a normalized account email). */

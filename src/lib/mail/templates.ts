@@ -104,3 +104,24 @@ export function passwordChangedEmail(resetLink?: string): MailContent {
   if (resetLink !== undefined) blocks.push({ label: "Reset your password", link: assertHttpLink(resetLink) });
   return { kind: "password_changed", subject, ...render(subject, blocks) };
 }
+
+/**
+ * Tells the owner their second factors changed without them at the keyboard: an administrator
+ * removed them (lost device) or a recovery code was used to sign in.
+ */
+export function mfaChangedEmail(event: "reset_by_admin" | "recovery_code_used", securityLink: string): MailContent {
+  const subject = event === "reset_by_admin" ? `Your ${PRODUCT} two-step verification was reset` : `A ${PRODUCT} recovery code was used`;
+  const what =
+    event === "reset_by_admin"
+      ? "An administrator removed the authenticator app, passkeys and recovery codes of your account. Sign in with your password and set up two-step verification again."
+      : "A recovery code was just used to sign in to your account. That code no longer works; set up your authenticator again and keep the remaining codes safe.";
+  return {
+    kind: "mfa_changed",
+    subject,
+    ...render(subject, [
+      { paragraph: what },
+      { paragraph: "If this was not you, reset your password now and contact your administrator." },
+      { label: "Manage two-step verification", link: assertHttpLink(securityLink) },
+    ]),
+  };
+}

@@ -125,6 +125,19 @@ export const rateLimitPolicies = {
     limit: 60, window: 60, key: "user", failure: "open",
     description: "AI calls per user; each call costs 1 + 4 × the user's AI risk score (repeated blocked injections tighten it)",
   },
+  // Second factors (docs/mfa.md): counted apart from the password path, so neither can lock the other.
+  mfa_verify_ip: {
+    limit: 100, window: 300, key: "ip", failure: "closed",
+    description: "Second-factor and passkey sign-in attempts per client IP",
+  },
+  mfa_token: {
+    limit: 5, window: 900, key: "custom", failure: "closed", countOnly: [401],
+    description: "Wrong second factors per mfa_token (one login attempt); then sign in with the password again",
+  },
+  mfa_account: {
+    limit: 10, window: 900, key: "user", failure: "closed", countOnly: [401], resetOnSuccess: true,
+    description: "Wrong second factors per account (login and step-up); never counts against the password lock-out",
+  },
 } as const satisfies Record<string, PolicyDefinition>;
 
 export type PolicyName = keyof typeof rateLimitPolicies;

@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../../env";
 import { errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
+import { requireAssurance } from "../../middleware/assurance";
 import { principalOf, requireAnyPermission } from "../../middleware/auth";
 import { authDeps } from "../auth/auth.context";
 import { ApiKeyIdParamSchema, ApiKeyPageSchema, ApiKeySchema, CreateApiKeySchema, CreatedApiKeySchema, ListApiKeysQuerySchema, RotateApiKeySchema } from "./api-keys.schemas";
@@ -10,6 +11,8 @@ import { createApiKey, getApiKey, listApiKeys, revokeApiKey, rotateApiKey } from
 export const apiKeyRoutes = new OpenAPIHono<AppEnv>();
 
 const guard = () => requireAnyPermission("account:security", "api_keys:manage");
+/** Minting a credential needs a fresh second factor (when the caller has one), as in docs/mfa.md. */
+const mintGuard = () => requireAssurance("aal2", guard());
 const OTHERS = "Keys of another owner need api_keys:manage (404 for a key you may not see).";
 
 const createApiKeyRoute = createRoute({
@@ -20,8 +23,9 @@ const createApiKeyRoute = createRoute({
   summary: "Create an API key (the secret is in this response only)",
   description:
     "Scopes must be permissions you hold (403 `escalation_denied`) and the owner holds (422); the key acts with its scopes ∩ " +
-    `the owner's current permissions. Only a session can create keys, not another key (403). ${OTHERS}`,
-  ...guard(),
+    `the owner's current permissions. Only a session can create keys, not another key (403 \`session_required\`), ` +
+    `and one with a second factor verified within MFA_STEP_UP_WINDOW when the caller has a factor (401 \`step_up_required\`). ${OTHERS}`,
+  ...mintGuard(),
   request: { body: jsonBody(CreateApiKeySchema) },
   responses: { ...errorResponses(401, 403, 404, 409, 429), 201: jsonContent(CreatedApiKeySchema, "The new key, with its secret") },
 });
@@ -92,7 +96,7 @@ const rotateApiKeyRoute = createRoute({
   tags: ["API keys"],
   summary: "Replace an API key by a new secret; the old one works for the overlap window",
   description: `The new key keeps the owner, name, scopes and lifetime length. Only a live key can be rotated (409). ${OTHERS}`,
-  ...guard(),
+  ...mintGuard(),
   request: { params: ApiKeyIdParamSchema, body: jsonBody(RotateApiKeySchema) },
   responses: { ...errorResponses(401, 403, 404, 409, 429), 201: jsonContent(CreatedApiKeySchema, "The new key, with its secret") },
 });

@@ -8,7 +8,8 @@ import { normalizeEmail } from "../../lib/email";
 import { authDeps } from "./auth.context";
 import { issueDeviceToken } from "./device-token";
 import { trustedLoginDevice, untrustedLoginEmail } from "./login-limits";
-import { AcceptedSchema, EmailBodySchema, LoginBodySchema, LoginResponseSchema, RegisterBodySchema, TokenBodySchema } from "./auth.schemas";
+import { LoginResultSchema } from "../mfa/mfa.schemas";
+import { AcceptedSchema, EmailBodySchema, LoginBodySchema, RegisterBodySchema, TokenBodySchema } from "./auth.schemas";
 import { login, register, resendVerification, verifyEmail } from "./auth.service";
 
 export const authRoutes = new OpenAPIHono<AppEnv>();
@@ -85,12 +86,14 @@ const loginUser = createRoute({
   path: "/auth/login",
   operationId: "login",
   tags: ["Auth"],
-  summary: "Exchange email and password for an access token and a refresh token",
+  summary: "Exchange email and password for an access token and a refresh token (or an MFA step)",
   description:
     "Unknown emails and wrong passwords get the same 401. Disabled, unverified and unapproved " +
     "accounts get a 403 only after the password was right. Repeated failures for one account lock it (429) " +
     "for clients without a `device_token` for it; a client that sends the `device_token` of an earlier " +
-    "successful login has its own failure counter, so others cannot lock it out.",
+    "successful sign-in has its own failure counter, so others cannot lock it out. " +
+    "An account with a second factor gets no tokens (a `device_token` never skips the second factor): the 200 " +
+    "body is `mfa_required` with a single-use `mfa_token` for POST /auth/mfa/verify, which answers the tokens and the `device_token`.",
   security: PUBLIC_ACCESS,
   middleware: [
     rateLimit({ policies: LOGIN_NETWORK_LIMITS }),
@@ -98,7 +101,7 @@ const loginUser = createRoute({
   ] as const,
   request: { body: jsonBody(LoginBodySchema) },
   responses: withRateLimit(
-    { ...errorResponses(401, 403, 429), 200: jsonContent(LoginResponseSchema, "Signed in") },
+    { ...errorResponses(401, 403, 429), 200: jsonContent(LoginResultSchema, "Signed in, or the password was right and a second factor is required") },
     [...LOGIN_NETWORK_LIMITS, ...LOGIN_ACCOUNT_LIMITS],
   ),
 });
@@ -106,8 +109,10 @@ const loginUser = createRoute({
 authRoutes.openapi(loginUser, async (c) => {
   const { email, password } = c.req.valid("json");
   const deps = authDeps(c);
-  const tokens = await login(deps, email, password);
-  const device_token = await issueDeviceToken(deps.config, normalizeEmail(email), deps.now);
+  const result = await login(deps, email, password);
   c.header("Cache-Control", "no-store");
-  return c.json({ ...tokens, device_token }, 200);
+  // The device token comes with the tokens only: a login waiting for its second factor has not signed in yet.
+  if ("status" in result) return c.json(result, 200);
+  const device_token = await issueDeviceToken(deps.config, normalizeEmail(email), deps.now);
+  return c.json({ ...result, device_token }, 200);
 });

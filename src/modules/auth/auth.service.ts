@@ -14,6 +14,8 @@ import { timingPadding } from "../../lib/password-timing";
 import { DEFAULT_ROLE } from "../../lib/permissions";
 import { ProblemError } from "../../lib/problem";
 import { randomToken, sha256Hex } from "../../lib/tokens";
+import { beginSecondFactor, type MfaRequired } from "../mfa/login-challenge";
+import { factorCounts, hasSecondFactor, methodsOf } from "../mfa/mfa.state";
 import type { AuthDeps } from "./auth.context";
 import { startSession, type TokenPair } from "./session.service";
 
@@ -207,8 +209,10 @@ async function resendVerificationNow(deps: AuthDeps, email: string): Promise<voi
   sendVerification(deps, email, verification.token);
 }
 
-/** A refused login as its problem, counted by outcome in /metrics. */
-function loginRefused(code: "invalid_credentials" | "account_disabled" | "email_not_verified" | "account_not_approved", detail: string): ProblemError {
+type SignInRefusal = "account_disabled" | "email_not_verified" | "account_not_approved";
+
+/** A refused password login as its problem, counted by outcome in /metrics. */
+function loginRefused(code: "invalid_credentials" | SignInRefusal, detail: string): ProblemError {
   recordMetric("edge_auth_logins_total", { outcome: code });
   return new ProblemError(code, { detail });
 }
@@ -218,7 +222,7 @@ function loginRefused(code: "invalid_credentials" | "account_disabled" | "email_
  * of hashing; account-state problems (disabled, unverified, unapproved) are revealed only to a
  * caller who proved the password.
  */
-export async function login(deps: AuthDeps, rawEmail: string, password: string): Promise<TokenPair> {
+export async function login(deps: AuthDeps, rawEmail: string, password: string): Promise<TokenPair | MfaRequired> {
   const email = normalizeEmail(rawEmail);
   const params = argon2Params(deps.config);
   const found = await deps.db.select().from(users).where(eq(users.email, email)).get();
@@ -238,26 +242,13 @@ export async function login(deps: AuthDeps, rawEmail: string, password: string):
       changes: { reason: user ? "wrong_password" : found ? "service_account" : "unknown_email" },
     });
     throw loginRefused("invalid_credentials", "The email or password is incorrect.");
-    throw invalidCredentials();
   }
-  if (!user.isActive) throw loginRefused("account_disabled", "This account is disabled.");
-  if (deps.config.REQUIRE_EMAIL_VERIFICATION && user.emailVerifiedAt === null) {
-    throw loginRefused("email_not_verified", "Verify your email address first; POST /api/v1/auth/resend-verification sends a new link.");
-  }
-  if (deps.config.REQUIRE_APPROVAL && !user.isApproved) {
-    throw loginRefused("account_not_approved", "An administrator has not approved this account yet.");
-  }
-  recordMetric("edge_auth_logins_total", { outcome: "succeeded" });
-  // The session is created only if nothing that the checks above relied on changed while the
-  // password was being hashed: a reset, change, disable or delete in that window wins, and this
-  // login loses like a wrong password. The rehash never overwrites a hash that changed meanwhile.
-  const stillValid = abortUnless(
-    deps.db,
-    sql`exists (select 1 from ${users} where ${users.id} = ${user.id} and ${users.passwordChangedAt} = ${user.passwordChangedAt} and ${users.isActive} = 1
-      and (${deps.config.REQUIRE_EMAIL_VERIFICATION ? 1 : 0} = 0 or ${users.emailVerifiedAt} is not null)
-      and (${deps.config.REQUIRE_APPROVAL ? 1 : 0} = 0 or ${users.isApproved} = 1))`,
-    LOGIN_GUARD,
-  );
+  assertAccountCanSignIn(deps.config, user, loginRefused);
+  // The session (or the pending second factor) is created only if nothing that the checks above
+  // relied on changed while the password was being hashed: a reset, change, disable or delete in
+  // that window wins, and this login loses like a wrong password. The rehash never overwrites a
+  // hash that changed meanwhile.
+  const stillValid = signInStillValid(deps, user);
   const rehash = verdict.needsRehash
     ? [
         deps.db
@@ -266,11 +257,51 @@ export async function login(deps: AuthDeps, rawEmail: string, password: string):
           .where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash))),
       ]
     : [];
+  // An account with a second factor gets no tokens yet (docs/mfa.md), whatever the client sends
+  // (a device token only changes which failure counter a password attempt uses).
+  const factors = await factorCounts(deps.db.$client, user.id);
+  if (hasSecondFactor(factors)) {
+    recordMetric("edge_auth_logins_total", { outcome: "mfa_required" });
+    return guarded(LOGIN_GUARD, () => beginSecondFactor(deps, user, methodsOf(factors), [stillValid, ...rehash]), invalidCredentials);
+  }
+  recordMetric("edge_auth_logins_total", { outcome: "succeeded" });
   return guarded(LOGIN_GUARD, () => startSession(deps, user.id, [stillValid, ...rehash]), invalidCredentials);
 }
 
-const LOGIN_GUARD = "login_state_changed";
+export const LOGIN_GUARD = "login_state_changed";
 
-function invalidCredentials(): ProblemError {
+export function invalidCredentials(): ProblemError {
   return new ProblemError("invalid_credentials", { detail: "The email or password is incorrect." });
+}
+
+/**
+ * A batch guard: the account is still as a sign-in that began now saw it (same password, active,
+ * verified and approved as configured). `passwordChangedAt` is the value the first factor saw.
+ */
+export function signInStillValid(deps: AuthDeps, user: Pick<typeof users.$inferSelect, "id" | "passwordChangedAt">): BatchItem<"sqlite"> {
+  return abortUnless(
+    deps.db,
+    sql`exists (select 1 from ${users} where ${users.id} = ${user.id} and ${users.passwordChangedAt} = ${user.passwordChangedAt} and ${users.isActive} = 1
+      and (${deps.config.REQUIRE_EMAIL_VERIFICATION ? 1 : 0} = 0 or ${users.emailVerifiedAt} is not null)
+      and (${deps.config.REQUIRE_APPROVAL ? 1 : 0} = 0 or ${users.isApproved} = 1))`,
+    LOGIN_GUARD,
+  );
+}
+
+/**
+ * Account states that stop a sign-in whose credentials were right (password or passkey):
+ * revealed only to a caller who proved them.
+ */
+export function assertAccountCanSignIn(
+  config: Config,
+  user: Pick<typeof users.$inferSelect, "isActive" | "emailVerifiedAt" | "isApproved">,
+  refuse: (code: SignInRefusal, detail: string) => ProblemError = (code, detail) => new ProblemError(code, { detail }),
+): void {
+  if (!user.isActive) throw refuse("account_disabled", "This account is disabled.");
+  if (config.REQUIRE_EMAIL_VERIFICATION && user.emailVerifiedAt === null) {
+    throw refuse("email_not_verified", "Verify your email address first; POST /api/v1/auth/resend-verification sends a new link.");
+  }
+  if (config.REQUIRE_APPROVAL && !user.isApproved) {
+    throw refuse("account_not_approved", "An administrator has not approved this account yet.");
+  }
 }

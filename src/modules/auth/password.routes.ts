@@ -4,6 +4,7 @@ import { errorResponses, jsonBody, jsonContent, PUBLIC_ACCESS } from "../../lib/
 import { withRateLimit } from "../../lib/rate-limit/openapi";
 import type { PolicyName } from "../../lib/rate-limit/policies";
 import { rateLimit } from "../../middleware/rate-limit";
+import { requireAssurance } from "../../middleware/assurance";
 import { principalOf, requirePermission } from "../../middleware/auth";
 import { resetRateLimits } from "../../lib/rate-limit/reset";
 import { authDeps } from "./auth.context";
@@ -53,7 +54,7 @@ passwordRoutes.openapi(resetPasswordWithToken, async (c) => {
 });
 
 const CHANGE_LIMITS = ["password_change_user", "password_change_hashes_user"] as const satisfies PolicyName[];
-const changeGuard = requirePermission("account:security");
+const changeGuard = requireAssurance("aal2", requirePermission("account:security"));
 
 const changeMyPassword = createRoute({
   method: "post",

@@ -1,11 +1,12 @@
 import { and, desc, eq, isNull, ne, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { refreshTokens, sessions, users } from "../../db/schema";
+import { currentAssurance, parseMethods, PASSWORD_ONLY, type SignInAssurance } from "../../lib/assurance";
 import { writeWithAudit, type AuditEvent } from "../../lib/audit";
 import { recordMetric } from "../../lib/metrics/recorder";
 import { abortUnless, guarded } from "../../lib/batch-guard";
 import { newId } from "../../lib/ids";
-import { signAccessToken, type AccessTokenExtraClaims } from "../../lib/jwt";
+import { signAccessToken, type AccessTokenExtraClaims, type Assurance } from "../../lib/jwt";
 import { ProblemError } from "../../lib/problem";
 import { randomToken, sha256Hex } from "../../lib/tokens";
 import { getProfile } from "../users/users.service";
@@ -44,8 +45,13 @@ async function extraClaims(deps: AuthDeps, userId: string): Promise<AccessTokenE
   };
 }
 
-async function tokenPair(deps: AuthDeps, userId: string, sessionId: string, refreshToken: string, refreshExpiresAt: number): Promise<TokenPair> {
-  const access = await signAccessToken(deps.config, { userId, sessionId }, deps.now, await extraClaims(deps, userId));
+/** An access token of a session, with its assurance and the configured extra claims. */
+export async function sessionAccessToken(deps: AuthDeps, userId: string, sessionId: string, assurance: Assurance) {
+  return signAccessToken(deps.config, { userId, sessionId, assurance }, deps.now, await extraClaims(deps, userId));
+}
+
+async function tokenPair(deps: AuthDeps, userId: string, sessionId: string, refreshToken: string, refreshExpiresAt: number, assurance: Assurance): Promise<TokenPair> {
+  const access = await sessionAccessToken(deps, userId, sessionId, assurance);
   return {
     access_token: access.token,
     token_type: "Bearer",
@@ -58,15 +64,23 @@ async function tokenPair(deps: AuthDeps, userId: string, sessionId: string, refr
 /**
  * Starts a session for a user whose credentials were just proven, with `extra` statements (guards
  * that abort the batch, a password rehash) and the login audit event in the same batch.
+ * `assurance` says how the user authenticated (password only unless a second factor or a passkey
+ * was verified).
  */
-export async function startSession(deps: AuthDeps, userId: string, extra: BatchItem<"sqlite">[] = [], events: AuditEvent[] = []): Promise<TokenPair> {
+export async function startSession(
+  deps: AuthDeps,
+  userId: string,
+  extra: BatchItem<"sqlite">[] = [],
+  events: AuditEvent[] = [],
+  assurance: SignInAssurance = PASSWORD_ONLY,
+): Promise<TokenPair> {
   const sessionId = newId(deps.now);
   const expiresAt = deps.now + deps.config.SESSION_MAX_AGE * 1000;
   const refresh = await newRefreshToken(deps, sessionId, expiresAt);
   await writeWithAudit(
     deps.db,
     { ...deps.actor, userId },
-    [{ action: "user.login_succeeded", actorUserId: userId, sessionId, targetType: "user", targetId: userId }, ...events],
+    [{ action: "user.login_succeeded", actorUserId: userId, sessionId, targetType: "user", targetId: userId, changes: { amr: assurance.amr, acr: assurance.acr } }, ...events],
     // `extra` first: a guard among them must see the state before this batch's own writes.
     () => [
       ...extra,
@@ -78,12 +92,17 @@ export async function startSession(deps: AuthDeps, userId: string, extra: BatchI
         expiresAt,
         userAgent: deps.client.userAgent,
         country: deps.client.country,
+        acr: assurance.acr,
+        amr: JSON.stringify(assurance.amr),
+        authTime: deps.now,
+        mfaVerifiedAt: assurance.mfaMethods ? deps.now : null,
+        mfaMethods: assurance.mfaMethods ? JSON.stringify(assurance.mfaMethods) : null,
       }),
       deps.db.insert(refreshTokens).values(refresh.row),
     ],
     deps.now,
   );
-  return tokenPair(deps, userId, sessionId, refresh.token, refresh.expiresAt);
+  return tokenPair(deps, userId, sessionId, refresh.token, refresh.expiresAt, { acr: assurance.acr, amr: assurance.amr, authTime: deps.now });
 }
 
 /**
@@ -103,6 +122,12 @@ export async function refreshSession(deps: AuthDeps, presented: string): Promise
       userId: sessions.userId,
       sessionEndedAt: sessions.endedAt,
       sessionExpiresAt: sessions.expiresAt,
+      sessionCreatedAt: sessions.createdAt,
+      acr: sessions.acr,
+      amr: sessions.amr,
+      authTime: sessions.authTime,
+      mfaVerifiedAt: sessions.mfaVerifiedAt,
+      mfaMethods: sessions.mfaMethods,
       isActive: users.isActive,
     })
     .from(refreshTokens)
@@ -149,7 +174,13 @@ export async function refreshSession(deps: AuthDeps, presented: string): Promise
       ]),
     () => invalidRefresh(),
   );
-  return tokenPair(deps, row.userId, row.sessionId, next.token, next.expiresAt);
+  // The session's own level, never more: a step-up lifts it only while its window lasts.
+  const assurance = currentAssurance(
+    { acr: row.acr, amr: parseMethods(row.amr), authTime: row.authTime ?? row.sessionCreatedAt, mfaVerifiedAt: row.mfaVerifiedAt, mfaMethods: parseMethods(row.mfaMethods) },
+    deps.now,
+    deps.config.MFA_STEP_UP_WINDOW,
+  );
+  return tokenPair(deps, row.userId, row.sessionId, next.token, next.expiresAt, assurance);
 }
 
 type SessionScope =

@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../../env";
 import { errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
+import { requireAssurance } from "../../middleware/assurance";
 import { requirePermission } from "../../middleware/auth";
 import { authDeps } from "../auth/auth.context";
 import { callerOf } from "../roles/roles.context";
@@ -33,7 +34,7 @@ const createPermissionRoute = createRoute({
   tags: ["Permissions"],
   summary: "Add a custom permission (the admin role receives it)",
   description: "Names are `resource:action` and unique case-insensitively (409 `already_exists`).",
-  ...requirePermission("permissions:write"),
+  ...requireAssurance("aal2", requirePermission("permissions:write")),
   request: { body: jsonBody(CreatePermissionSchema) },
   responses: { ...errorResponses(401, 403, 409, 429), 201: jsonContent(PermissionSchema, "The new permission") },
 });
@@ -50,7 +51,7 @@ const deletePermissionRoute = createRoute({
   tags: ["Permissions"],
   summary: "Delete a custom permission and every grant of it",
   description: "Catalog permissions cannot be deleted (409 `catalog_permission`); you must hold the permission (403 `escalation_denied`).",
-  ...requirePermission("permissions:write"),
+  ...requireAssurance("aal2", requirePermission("permissions:write")),
   request: { params: PermissionIdParamSchema },
   responses: { ...errorResponses(401, 403, 404, 409, 429), 204: { description: "Deleted" } },
 });

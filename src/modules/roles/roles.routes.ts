@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../../env";
 import { errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
+import { requireAssurance } from "../../middleware/assurance";
 import { requirePermission } from "../../middleware/auth";
 import { authDeps } from "../auth/auth.context";
 import { callerOf } from "./roles.context";
@@ -33,7 +34,7 @@ const createRoleRoute = createRoute({
   tags: ["Roles"],
   summary: "Create a custom role",
   description: "You can grant only permissions you hold (403 `escalation_denied`). Names are unique case-insensitively (409).",
-  ...requirePermission("roles:write"),
+  ...requireAssurance("aal2", requirePermission("roles:write")),
   request: { body: jsonBody(CreateRoleSchema) },
   responses: { ...errorResponses(401, 403, 409, 429), 201: jsonContent(RoleSchema, "The new role") },
 });
@@ -71,7 +72,7 @@ const updateRoleRoute = createRoute({
     "You must hold every permission of the role before and after the change (403 `escalation_denied`). System roles cannot be " +
     "renamed and the admin role's permissions cannot change (409 `system_role`); removing roles:assign from its last active " +
     "holder is a 409 `last_admin`.",
-  ...requirePermission("roles:write"),
+  ...requireAssurance("aal2", requirePermission("roles:write")),
   request: { params: RoleIdParamSchema, body: jsonBody(UpdateRoleSchema) },
   responses: { ...errorResponses(401, 403, 404, 409, 429), 200: jsonContent(RoleSchema, "The updated role") },
 });
@@ -88,7 +89,7 @@ const deleteRoleRoute = createRoute({
   tags: ["Roles"],
   summary: "Delete a custom role (one still assigned only with ?force=true)",
   description: "System roles cannot be deleted (409 `system_role`); an assigned role without `force=true` is a 409 `role_in_use`.",
-  ...requirePermission("roles:write"),
+  ...requireAssurance("aal2", requirePermission("roles:write")),
   request: { params: RoleIdParamSchema, query: DeleteRoleQuerySchema },
   responses: { ...errorResponses(401, 403, 404, 409, 429), 204: { description: "Deleted" } },
 });

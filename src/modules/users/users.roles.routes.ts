@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../../env";
 import { errorResponses, jsonContent } from "../../lib/openapi";
+import { requireAssurance } from "../../middleware/assurance";
 import { requirePermission } from "../../middleware/auth";
 import { authDeps } from "../auth/auth.context";
 import { callerOf } from "../roles/roles.context";
@@ -27,7 +28,7 @@ const addRoleRoute = createRoute({
   tags: ["Users"],
   summary: "Give a user one role (no change when already held)",
   description: GUARDS,
-  ...requirePermission("roles:assign"),
+  ...requireAssurance("aal2", requirePermission("roles:assign")),
   request: { params: UserRoleParamSchema },
   responses: { ...errorResponses(401, 403, 404, 409, 429), 200: jsonContent(ProfileSchema, "The user with the role") },
 });
@@ -44,7 +45,7 @@ const removeRoleRoute = createRoute({
   tags: ["Users"],
   summary: "Take one role from a user (no change when not held)",
   description: GUARDS,
-  ...requirePermission("roles:assign"),
+  ...requireAssurance("aal2", requirePermission("roles:assign")),
   request: { params: UserRoleParamSchema },
   responses: { ...errorResponses(401, 403, 404, 409, 429), 200: jsonContent(ProfileSchema, "The user without the role") },
 });

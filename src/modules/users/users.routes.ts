@@ -2,6 +2,7 @@ import { createRoute, OpenAPIHono, type z } from "@hono/zod-openapi";
 import type { AppEnv } from "../../env";
 import { describeError } from "../../lib/logger";
 import { errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
+import { requireAssurance } from "../../middleware/assurance";
 import { requirePermission } from "../../middleware/auth";
 import { authDeps } from "../auth/auth.context";
 import { SessionListSchema } from "../auth/auth.schemas";
@@ -93,7 +94,7 @@ const deleteUserRoute = createRoute({
   tags: ["Users"],
   summary: "Delete a user with their sessions, tokens, role assignments and files",
   description: `${GUARDED} Deleting the last active administrator is a 409.`,
-  ...requirePermission("users:delete"),
+  ...requireAssurance("aal2", requirePermission("users:delete")),
   request: { params: UserIdParamSchema },
   responses: { ...errorResponses(401, 403, 404, 409, 429), 204: { description: "Deleted" } },
 });
@@ -122,7 +123,7 @@ const replaceRolesRoute = createRoute({
   description:
     `${GUARDED} The caller must also hold every permission of the new roles, cannot change their own roles (403), ` +
     "and cannot remove the last active holder of the admin role or of roles:assign (409). Unknown role names are a 422.",
-  ...requirePermission("roles:assign"),
+  ...requireAssurance("aal2", requirePermission("roles:assign")),
   request: { params: UserIdParamSchema, body: jsonBody(ReplaceRolesSchema) },
   responses: { ...errorResponses(401, 403, 404, 409, 429), 200: jsonContent(ProfileSchema, "The user with the new roles") },
 });

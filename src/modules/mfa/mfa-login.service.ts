@@ -21,7 +21,7 @@ import { attachChallenge, challengeRow, claimChallenge, claimInBatch, findChalle
 import type { WebAuthnResponseSchema } from "./mfa.schemas";
 import type { SecondFactorMethod } from "./mfa.state";
 import { credentialsOf, storedCredential } from "./passkeys.service";
-import { useRecoveryCode, useTotpCode } from "./totp.service";
+import { provenOnSession, useRecoveryCode, useTotpCode } from "./totp.service";
 import { authenticationOptions, challengeOf, passkeyMethod, verifyAssertion } from "./webauthn";
 
 /** As the request schema admits it; the ceremony checks every field it needs (a missing one fails it). */
@@ -189,8 +189,8 @@ export async function stepUp(deps: AuthDeps, principal: { userId: string; sessio
   await writeWithAudit(
     deps.db,
     deps.actor,
-    [{ action: "mfa.step_up", actorUserId: principal.userId, sessionId: principal.sessionId, targetType: "session", targetId: principal.sessionId, changes: { methods: proven.methods } }],
-    () => [deps.db.update(sessions).set({ mfaVerifiedAt: deps.now, mfaMethods: JSON.stringify(proven.methods) }).where(eq(sessions.id, principal.sessionId))],
+    [{ action: "mfa.step_up", actorUserId: principal.userId, sessionId: principal.sessionId, targetType: "user", targetId: principal.userId, changes: { methods: proven.methods } }],
+    () => [provenOnSession(deps, principal.sessionId, proven.methods)],
     deps.now,
   );
   if (proven.recoveryCodesRemaining !== undefined) await afterRecoveryCode(deps, principal.userId, principal.sessionId, proven.recoveryCodesRemaining);

@@ -10,8 +10,8 @@ import type { AuthDeps } from "../auth/auth.context";
 import { challengeRow, claimChallenge, findChallenge } from "./challenges";
 import type { WebAuthnResponseSchema } from "./mfa.schemas";
 import { factorCounts, hasSecondFactor } from "./mfa.state";
-import { recoveryCodeWrites } from "./totp.service";
-import { challengeOf, registrationOptions, verifyRegistration, type StoredCredential } from "./webauthn";
+import { provenOnSession, recoveryCodeWrites } from "./totp.service";
+import { challengeOf, passkeyMethod, registrationOptions, verifyRegistration, type StoredCredential } from "./webauthn";
 
 type CredentialRow = typeof webauthnCredentials.$inferSelect;
 type Principal = { userId: string; sessionId: string };
@@ -94,7 +94,7 @@ export async function finishPasskeyRegistration(deps: AuthDeps, principal: Princ
       deps.db,
       deps.actor,
       [{ action: "mfa.passkey_added", actorUserId: principal.userId, sessionId: principal.sessionId, targetType: "passkey", targetId: id, changes: { name: passkey.name, device_type: passkey.deviceType, user_id: principal.userId } }],
-      () => [deps.db.insert(webauthnCredentials).values(passkey), ...(recovery?.writes ?? [])],
+      () => [deps.db.insert(webauthnCredentials).values(passkey), ...(recovery?.writes ?? []), provenOnSession(deps, principal.sessionId, [passkeyMethod(verified.deviceType)])],
       deps.now,
     );
   } catch (error) {

@@ -4,7 +4,7 @@
  */
 import { encodeBase32UpperCaseNoPadding } from "@oslojs/encoding";
 import { and, eq, isNotNull, isNull, lt, or } from "drizzle-orm";
-import { recoveryCodes, totpFactors, users } from "../../db/schema";
+import { recoveryCodes, sessions, totpFactors, users } from "../../db/schema";
 import { writeWithAudit } from "../../lib/audit";
 import { newId } from "../../lib/ids";
 import { ProblemError } from "../../lib/problem";
@@ -101,10 +101,17 @@ export async function confirmTotp(deps: AuthDeps, userId: string, sessionId: str
     () => [
       deps.db.update(totpFactors).set({ confirmedAt: deps.now, lastUsedStep: step }).where(and(eq(totpFactors.userId, userId), isNull(totpFactors.confirmedAt))),
       ...recovery.writes,
+      // The code just proved the factor: this session counts as stepped up (and can finish setting up).
+      provenOnSession(deps, sessionId, ["otp"]),
     ],
     deps.now,
   );
   return recovery.codes;
+}
+
+/** Records a second-factor proof on a session (sign-in level unchanged; see lib/assurance.ts). */
+export function provenOnSession(deps: AuthDeps, sessionId: string, methods: string[]) {
+  return deps.db.update(sessions).set({ mfaVerifiedAt: deps.now, mfaMethods: JSON.stringify(methods) }).where(eq(sessions.id, sessionId));
 }
 
 /** Removes the authenticator app (pending or active); recovery codes go too when no passkey remains. */

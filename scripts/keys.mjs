@@ -13,3 +13,9 @@ export function newSigningKey() {
 export function randomSecret(bytes = 32) {
   return randomBytes(bytes).toString("base64url");
 }
+
+/** A new AES-256-GCM key with a date-stamped kid, for MFA_ENCRYPTION_KEYS (docs/mfa.md). */
+export function newMfaEncryptionKey() {
+  const stamp = new Date().toISOString().slice(0, 10).replaceAll("-", "");
+  return { kid: `mfa-${stamp}-${randomBytes(4).toString("hex")}`, key: randomBytes(32).toString("base64url") };
+}

@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { ensureDependencies, offlineEnv, root, run } from "./lib.mjs";
-import { newSigningKey, randomSecret } from "./keys.mjs";
+import { newMfaEncryptionKey, newSigningKey, randomSecret } from "./keys.mjs";
 
 const devVarsPath = path.join(root, ".dev.vars");
 
@@ -25,6 +25,7 @@ const generators = {
   FILE_LINK_SECRET: () => randomSecret(32),
   API_KEY_SECRET: () => randomSecret(32),
   RATE_LIMIT_SECRET: () => randomSecret(32),
+  MFA_ENCRYPTION_KEYS: () => `'${JSON.stringify([newMfaEncryptionKey()])}'`,
   BOOTSTRAP_ADMIN_EMAIL: () => "admin@example.com",
   BOOTSTRAP_ADMIN_PASSWORD: () => randomSecret(18),
 };

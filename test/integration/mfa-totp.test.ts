@@ -175,3 +175,16 @@ describe("removing the authenticator app", () => {
     await expectProblem(await call(session.access_token, "POST", "/auth/mfa/recovery-codes"), 409, "conflict");
   });
 });
+
+describe("encryption key rotation", () => {
+  it("a secret sealed under an older key (second in MFA_ENCRYPTION_KEYS) still verifies and is re-sealed under the first", async () => {
+    const user = await enrollTotp(await createUser());
+    const keys = JSON.parse(env.MFA_ENCRYPTION_KEYS as string) as { kid: string; key: string }[];
+    const { seal } = await import("../../src/lib/secret-box");
+    await env.DB.prepare("update totp_factors set secret_ciphertext = ? where user_id = ?").bind(await seal([keys[1]!], user.secret, user.id), user.id).run();
+    const step = await loginToMfa(user);
+    expect((await postJson("/auth/mfa/verify", { mfa_token: step.mfa_token, method: "totp", code: await freshTotp(user) })).status).toBe(200);
+    const row = await env.DB.prepare("select secret_ciphertext from totp_factors where user_id = ?").bind(user.id).first<{ secret_ciphertext: string }>();
+    expect(row!.secret_ciphertext.startsWith(`${keys[0]!.kid}.`)).toBe(true);
+  });
+});

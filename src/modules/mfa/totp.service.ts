@@ -8,7 +8,7 @@ import { recoveryCodes, sessions, totpFactors, users } from "../../db/schema";
 import { writeWithAudit } from "../../lib/audit";
 import { newId } from "../../lib/ids";
 import { ProblemError } from "../../lib/problem";
-import { open, seal, SecretBoxError } from "../../lib/secret-box";
+import { open, seal, SecretBoxError, sealedKid } from "../../lib/secret-box";
 import type { AuthDeps } from "../auth/auth.context";
 import { factorCounts, hasSecondFactor, methodsOf } from "./mfa.state";
 import { hashRecoveryCode, newRecoveryCodes } from "./recovery-codes";
@@ -152,12 +152,15 @@ export async function regenerateRecoveryCodes(deps: AuthDeps, userId: string, se
 export async function useTotpCode(deps: AuthDeps, userId: string, code: string): Promise<boolean> {
   const factor = await deps.db.select().from(totpFactors).where(and(eq(totpFactors.userId, userId), isNotNull(totpFactors.confirmedAt))).get();
   if (!factor) return false;
-  const step = matchTotp(await openSecret(deps, userId, factor.secretCiphertext), code.trim(), deps.now, factor.lastUsedStep);
+  const secret = await openSecret(deps, userId, factor.secretCiphertext);
+  const step = matchTotp(secret, code.trim(), deps.now, factor.lastUsedStep);
   if (step === null) return false;
+  // A secret still under a retired key moves to the current one on use, so old keys can be dropped.
+  const resealed = sealedKid(factor.secretCiphertext) === deps.config.MFA_ENCRYPTION_KEYS[0]?.kid ? {} : { secretCiphertext: await seal(deps.config.MFA_ENCRYPTION_KEYS, secret, userId) };
   // Conditional: of two requests with the same code, exactly one moves the step forward.
   const claimed = await deps.db
     .update(totpFactors)
-    .set({ lastUsedStep: step })
+    .set({ lastUsedStep: step, ...resealed })
     .where(and(eq(totpFactors.userId, userId), or(isNull(totpFactors.lastUsedStep), lt(totpFactors.lastUsedStep, step))))
     .run();
   return claimed.meta.changes === 1;

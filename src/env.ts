@@ -287,11 +287,16 @@ function keyProblems(config: Config): string[] {
   return problems;
 }
 
-/** Fills the WebAuthn defaults from PUBLIC_BASE_URL and checks the MFA settings agree. */
-function mfaProblems(config: Config): string[] {
+/**
+ * Fills the WebAuthn defaults from PUBLIC_BASE_URL and checks the MFA settings agree; in staging
+ * and production the encryption keys are required and explicit origins must be https (the default
+ * origin is PUBLIC_BASE_URL, which has its own https check).
+ */
+function mfaProblems(config: Config, production: boolean): string[] {
   const problems: string[] = [];
+  const explicitOrigins = config.WEBAUTHN_ORIGINS.length > 0;
   config.WEBAUTHN_RP_ID ??= new URL(config.PUBLIC_BASE_URL).hostname;
-  if (config.WEBAUTHN_ORIGINS.length === 0) config.WEBAUTHN_ORIGINS = [new URL(config.PUBLIC_BASE_URL).origin];
+  if (!explicitOrigins) config.WEBAUTHN_ORIGINS = [new URL(config.PUBLIC_BASE_URL).origin];
   const rpId = config.WEBAUTHN_RP_ID;
   for (const origin of config.WEBAUTHN_ORIGINS) {
     let host: string;
@@ -306,13 +311,10 @@ function mfaProblems(config: Config): string[] {
   }
   const kids = config.MFA_ENCRYPTION_KEYS.map((key) => key.kid);
   if (new Set(kids).size !== kids.length) problems.push("MFA_ENCRYPTION_KEYS has duplicate kids");
-  return problems;
-}
-
-function mfaProductionProblems(config: Config): string[] {
-  const problems: string[] = [];
-  if (config.MFA_ENCRYPTION_KEYS.length === 0) problems.push("MFA_ENCRYPTION_KEYS is missing (TOTP secrets are encrypted with it)");
-  if (config.WEBAUTHN_ORIGINS.some((origin) => !origin.startsWith("https://"))) problems.push("WEBAUTHN_ORIGINS may list only https origins");
+  if (production) {
+    if (config.MFA_ENCRYPTION_KEYS.length === 0) problems.push("MFA_ENCRYPTION_KEYS is missing (TOTP secrets are encrypted with it)");
+    if (explicitOrigins && config.WEBAUTHN_ORIGINS.some((origin) => !origin.startsWith("https://"))) problems.push("WEBAUTHN_ORIGINS may list only https origins");
+  }
   return problems;
 }
 
@@ -336,7 +338,13 @@ export function parseConfig(bindings: Record<string, unknown>): ConfigResult {
   }
   const config = parsed.data;
   config.JWT_ISSUER ??= config.PUBLIC_BASE_URL;
-  const problems = [...keyProblems(config), ...rateLimitOverrideProblems(config.RATE_LIMIT_OVERRIDES), ...aiConfigProblems(config, bindings), ...mfaProblems(config)];
+  const production = config.ENVIRONMENT === "staging" || config.ENVIRONMENT === "production";
+  const problems = [
+    ...keyProblems(config),
+    ...rateLimitOverrideProblems(config.RATE_LIMIT_OVERRIDES),
+    ...aiConfigProblems(config, bindings),
+    ...mfaProblems(config, production),
+  ];
   // Chaos mode is for local runs only: a forgotten FAULTS must not break staging, production or CI.
   if (config.FAULTS.length > 0 && config.ENVIRONMENT !== "development") {
     problems.push("FAULTS (chaos mode) is development-only");
@@ -350,8 +358,8 @@ export function parseConfig(bindings: Record<string, unknown>): ConfigResult {
     problems.push(`ENVIRONMENT=${config.ENVIRONMENT} needs a loopback PUBLIC_BASE_URL (localhost, 127.0.0.1 or [::1]); deployed workers are staging or production`);
   }
   if (config.API_KEY_DEFAULT_TTL > config.API_KEY_MAX_TTL) problems.push("API_KEY_DEFAULT_TTL must not exceed API_KEY_MAX_TTL");
-  if (config.ENVIRONMENT === "staging" || config.ENVIRONMENT === "production") {
-    problems.push(...productionProblems(config), ...mfaProductionProblems(config));
+  if (production) {
+    problems.push(...productionProblems(config));
     if (config.MAIL_TRANSPORT === "send_email" && typeof (bindings.MAIL as SendEmail | undefined)?.send !== "function") {
       problems.push("MAIL_TRANSPORT=send_email needs the MAIL send_email binding ([[send_email]] in wrangler.toml)");
     }

@@ -16,6 +16,7 @@ const production = {
   MAIL: { send: async () => {} },
   FILE_LINK_SECRET: "f".repeat(32),
   API_KEY_SECRET: "k".repeat(32),
+  MFA_ENCRYPTION_KEYS: JSON.stringify([{ kid: "mfa-1", key: "k".repeat(43) }]),
 };
 
 function problemsOf(result: ConfigResult): string[] {

@@ -50,6 +50,21 @@ export const problemExplanations: Record<ProblemCode, ProblemExplanation> = {
     action: "Sign in again. Never retry with the same refresh token; keep only the newest one, in one place.",
     retryable: false,
   },
+  invalid_mfa_token: {
+    meaning: "The mfa_token from the login is unknown, expired (MFA_TOKEN_TTL) or already used.",
+    action: "Sign in with the password again to get a new mfa_token.",
+    retryable: false,
+  },
+  invalid_mfa_code: {
+    meaning: "The second factor (TOTP code, recovery code or passkey response) is not valid, already used, or answers another challenge.",
+    action: "Try the next code or a fresh passkey ceremony; wrong attempts are limited per mfa_token and per account.",
+    retryable: false,
+  },
+  step_up_required: {
+    meaning: "This action needs a second factor verified within MFA_STEP_UP_WINDOW (docs/mfa.md).",
+    action: "POST /api/v1/auth/mfa/step-up with a code or passkey, then repeat the request.",
+    retryable: false,
+  },
   forbidden: {
     meaning: "The caller is known but lacks the permission this operation needs (named in `detail`), or a signed link is invalid or expired.",
     action: "Do not retry. Ask an administrator for the permission, or request a new signed link.",
@@ -73,6 +88,11 @@ export const problemExplanations: Record<ProblemCode, ProblemExplanation> = {
   current_password_incorrect: {
     meaning: "The current password given with a password change is wrong. Five wrong attempts in 15 minutes lock password changes (429).",
     action: "Ask the person to re-enter the current password, or to use the password reset instead.",
+    retryable: false,
+  },
+  mfa_enrollment_required: {
+    meaning: "The caller holds a permission listed in MFA_REQUIRED_PERMISSIONS and has no second factor yet.",
+    action: "Set up an authenticator app (POST /api/v1/auth/mfa/totp) or a passkey, then repeat the request.",
     retryable: false,
   },
   escalation_denied: {

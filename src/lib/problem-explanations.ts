@@ -95,6 +95,11 @@ export const problemExplanations: Record<ProblemCode, ProblemExplanation> = {
     action: "Set up an authenticator app (POST /api/v1/auth/mfa/totp) or a passkey, then repeat the request.",
     retryable: false,
   },
+  session_required: {
+    meaning: "This action needs a signed-in user's session (an access token); an API key cannot perform it (it cannot prove a second factor).",
+    action: "Sign in (POST /api/v1/auth/login), step up if asked, and repeat the request with the access token.",
+    retryable: false,
+  },
   escalation_denied: {
     meaning: "The change would grant permissions the caller does not hold (roles and permissions can only be handed on, never created from nothing).",
     action: "Do not retry; someone holding those permissions must make the change.",

@@ -50,7 +50,7 @@ describe("creating an API key", () => {
 
   it("cannot be done with an API key (a leaked key cannot mint successors)", async () => {
     const created = await createKey(owner.accessToken, { scopes: ["account:security", "profile:read"] });
-    await expectProblem(await call(created.key, "POST", "/api-keys", { name: "child", scopes: ["profile:read"] }), 403, "forbidden");
+    await expectProblem(await call(created.key, "POST", "/api-keys", { name: "child", scopes: ["profile:read"] }), 403, "session_required");
   });
 });
 

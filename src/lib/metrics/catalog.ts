@@ -46,7 +46,7 @@ export const metricCatalog = {
   },
   edge_auth_logins_total: {
     type: "counter",
-    help: "Password logins by outcome (succeeded, invalid_credentials, account_disabled, email_not_verified, account_not_approved)",
+    help: "Password logins by outcome (succeeded, mfa_required, invalid_credentials, account_disabled, email_not_verified, account_not_approved)",
     labels: ["outcome"],
   },
   edge_auth_refresh_reuse_total: {

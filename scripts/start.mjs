@@ -43,6 +43,8 @@ function ensureDevVars() {
 }
 
 ensureDependencies();
+// Imported after the install: it needs esbuild from node_modules.
+(await import("./page-vendor.mjs")).buildPageVendor();
 const vars = ensureDevVars();
 console.log("• applying D1 migrations to the local database");
 run("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local"], { env: { ...offlineEnv, CI: "true" } });

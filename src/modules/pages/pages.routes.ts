@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import type { AppEnv, Config } from "../../env";
 import { HOSTED_PAGE_PATHS, isHostedLink, type EmailLinkKind } from "../../lib/mail";
 import { PASSWORD_MAX_BYTES } from "../../lib/password-policy";
@@ -73,8 +73,15 @@ function renderPage(page: Response, values: Record<string, string>): Response {
     .transform(page);
 }
 
-for (const { kind, asset } of PAGES) {
-  pageRoutes.get(HOSTED_PAGE_PATHS[kind], async (c) => {
+/**
+ * Sign-in security (docs/mfa.md, "Hosted pages"): sign in with a second factor or a passkey, set up
+ * an authenticator app, see recovery codes once, manage passkeys. Served with the other hosted
+ * pages (no frontend configured); the MFA emails link to it.
+ */
+const SECURITY_PAGE = { path: "/account/security", kind: "sign_in", asset: "account-security" } as const;
+
+for (const { kind, asset, path } of [...PAGES.map((page) => ({ ...page, path: HOSTED_PAGE_PATHS[page.kind] as string })), SECURITY_PAGE]) {
+  pageRoutes.get(path, async (c) => {
     // With a frontend configured, emails never link here: the page does not exist.
     if (!isHostedLink(c.var.config, kind)) throw new ProblemError("not_found", { detail: "No route matches this path." });
     // The assets binding serves `<name>.html` for `/pages/<name>` (html_handling auto-trailing-slash).
@@ -99,13 +106,18 @@ for (const { kind, asset } of PAGES) {
  */
 const PAGE_FILE = /^[a-z0-9-]+\.(css|js|svg)$/;
 
-pageRoutes.get("/pages/:file", async (c) => {
-  const file = c.req.param("file");
-  if (!PAGE_FILE.test(file)) throw new ProblemError("not_found", { detail: "No route matches this path." });
-  const stored = await c.env.ASSETS.fetch(new URL(`/pages/${file}`, c.req.url));
+/** The browser libraries bundled from node_modules (scripts/page-vendor.mjs). */
+const VENDOR_FILE = /^[a-z0-9-]+\.js$/;
+
+async function pageFile(c: Context<AppEnv>, folder: string, file: string, allowed: RegExp): Promise<Response> {
+  if (!allowed.test(file)) throw new ProblemError("not_found", { detail: "No route matches this path." });
+  const stored = await c.env.ASSETS.fetch(new URL(`${folder}/${file}`, c.req.url));
   if (!stored.ok) throw new ProblemError("not_found", { detail: "No route matches this path." });
   const copy = new Response(stored.body, stored);
   // Not fingerprinted: a short lifetime so a deploy reaches browsers within minutes.
   copy.headers.set("Cache-Control", "public, max-age=300");
   return copy;
-});
+}
+
+pageRoutes.get("/pages/:file", (c) => pageFile(c, "/pages", c.req.param("file"), PAGE_FILE));
+pageRoutes.get("/pages/vendor/:file", (c) => pageFile(c, "/pages/vendor", c.req.param("file"), VENDOR_FILE));

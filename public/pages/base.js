@@ -20,15 +20,19 @@ export function takeToken() {
 }
 
 /**
- * POSTs JSON to the API and resolves to `{ ok, status, body, retryAfter }`, where body is the parsed
+ * Calls the API with JSON and resolves to `{ ok, status, body, retryAfter }`, where body is the parsed
  * JSON (a problem for errors) or null. A network failure resolves with status 0, never rejects.
+ * `accessToken` (kept in memory by the page that signed in, never stored) goes in a bearer header.
  */
-export async function postJson(path, payload) {
+export async function requestJson(method, path, payload, accessToken) {
+  const headers = { Accept: "application/json, application/problem+json" };
+  if (payload !== undefined) headers["Content-Type"] = "application/json";
+  if (accessToken) headers.Authorization = `Bearer ${accessToken}`;
   try {
     const response = await fetch(API_BASE + path, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json, application/problem+json" },
-      body: JSON.stringify(payload),
+      method,
+      headers,
+      body: payload === undefined ? undefined : JSON.stringify(payload),
       credentials: "omit",
       cache: "no-store",
     });
@@ -43,6 +47,11 @@ export async function postJson(path, payload) {
   } catch {
     return { ok: false, status: 0, body: null };
   }
+}
+
+/** POSTs JSON to the API without credentials (the emailed-link pages); see requestJson. */
+export function postJson(path, payload) {
+  return requestJson("POST", path, payload);
 }
 
 /** What a person should read for a failed call: plain words, the next step, never a stack. */

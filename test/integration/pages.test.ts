@@ -4,7 +4,7 @@ import { PAGE_CSP } from "../../src/modules/pages/pages.routes";
 import { callApp, expectProblem } from "../helpers/app-env";
 import { BASE, postJson, randomIp, STRONG_PASSWORD, tokenFromMail, uniqueEmail, waitForMail } from "../helpers/auth";
 
-const PAGES = ["/verify-email", "/reset-password", "/forgot-password", "/account"];
+const PAGES = ["/verify-email", "/reset-password", "/forgot-password", "/account", "/account/security"];
 
 const get = (path: string) => SELF.fetch(`${BASE}${path}`, { headers: { "CF-Connecting-IP": randomIp() } });
 
@@ -49,8 +49,9 @@ describe("hosted pages for emailed links", () => {
   it("serves every file the pages reference, with its type", async () => {
     const referenced = new Set<string>();
     for (const path of PAGES) for (const match of (await (await get(path)).text()).matchAll(/(?:src|href)="(\/pages\/[^"]+)"/g)) referenced.add(match[1]!);
-    const scripts = ["/pages/base.js"];
-    expect([...referenced].sort()).toEqual(["/pages/base.css", "/pages/forgot-password.js", "/pages/icon.svg", "/pages/reset-password.js", "/pages/verify-email.js"]);
+    // Imported by the page scripts: the shared helpers and the bundled browser libraries.
+    const scripts = ["/pages/base.js", "/pages/vendor/qr.js", "/pages/vendor/webauthn.js"];
+    expect([...referenced].sort()).toEqual(["/pages/account-security.js", "/pages/base.css", "/pages/forgot-password.js", "/pages/icon.svg", "/pages/reset-password.js", "/pages/verify-email.js"]);
     const types = { css: /^text\/css/, js: /^(text|application)\/javascript/, svg: /^image\/svg\+xml/ };
     for (const file of [...referenced, ...scripts]) {
       const response = await get(file);
@@ -62,7 +63,7 @@ describe("hosted pages for emailed links", () => {
   });
 
   it("serves only CSS and JavaScript below /pages/, never the raw HTML or anything else", async () => {
-    for (const path of ["/pages/verify-email.html", "/pages/verify-email", "/pages/nope.js", "/pages/..%2Fdocs%2Fvendor", "/pages/BASE.CSS"]) {
+    for (const path of ["/pages/verify-email.html", "/pages/verify-email", "/pages/nope.js", "/pages/..%2Fdocs%2Fvendor", "/pages/BASE.CSS", "/pages/vendor/base.css", "/pages/vendor/..%2Fbase.js", "/pages/vendor/nope.js"]) {
       await expectProblem(await get(path), 404, "not_found");
     }
   });

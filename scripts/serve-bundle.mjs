@@ -10,7 +10,8 @@ import { gzipSync } from "node:zlib";
 import { Miniflare } from "miniflare";
 import { unstable_readConfig } from "wrangler";
 import { copySwaggerAssets, offlineEnv, root } from "./lib.mjs";
-import { newSigningKey, randomSecret } from "./keys.mjs";
+import { buildPageVendor } from "./page-vendor.mjs";
+import { newMfaEncryptionKey, newSigningKey, randomSecret } from "./keys.mjs";
 
 /**
  * Builds the worker into `outdir` with wrangler's own bundler (the exact bytes `wrangler deploy`
@@ -68,6 +69,7 @@ function generatedSecrets() {
     FILE_LINK_SECRET: randomSecret(32),
     API_KEY_SECRET: randomSecret(32),
     RATE_LIMIT_SECRET: randomSecret(32),
+    MFA_ENCRYPTION_KEYS: JSON.stringify([newMfaEncryptionKey()]),
     BOOTSTRAP_ADMIN_EMAIL: "admin@example.com",
     BOOTSTRAP_ADMIN_PASSWORD: randomSecret(18),
   };
@@ -136,6 +138,7 @@ async function start({ scratch, vars, port, outdir, entry, dispose, setMiniflare
   const bundle = buildBundle(outdir ?? path.join(scratch, "dist"), entry);
   const config = unstable_readConfig({ config: path.join(root, "wrangler.toml") }, { hideWarnings: true });
   copySwaggerAssets();
+  buildPageVendor();
 
   const bindings = { ...config.vars, ...generatedSecrets(), ...vars };
   const sqlite = sqliteClasses(config);

@@ -12,7 +12,7 @@ if (!chromium) {
   process.exit(0);
 }
 console.log(`  using ${chromium}`);
-const result = spawnSync(process.execPath, ["--test", "--test-reporter=spec", "test/browser/email-links.browser.mjs"], {
+const result = spawnSync(process.execPath, ["--test", "--test-reporter=spec", "--test-concurrency=1", "test/browser/email-links.browser.mjs", "test/browser/mfa.browser.mjs"], {
   cwd: root,
   stdio: "inherit",
   env: { ...offlineEnv, CHROMIUM_PATH: chromium },

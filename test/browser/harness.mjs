@@ -36,10 +36,13 @@ async function freePort() {
   });
 }
 
-/** Starts the worker and the browser; `stop()` ends both. */
-export async function startHarness() {
+/**
+ * Starts the worker and the browser; `stop()` ends both. `host` names the origin the pages are
+ * opened on: passkey tests need `localhost`, because WebAuthn refuses an IP address as its RP ID.
+ */
+export async function startHarness({ host = "127.0.0.1" } = {}) {
   const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
+  const base = `http://${host}:${port}`;
   const server = await serveBundle({ port, vars: { PUBLIC_BASE_URL: base, PASSWORD_MIN_LENGTH: String(PASSWORD_MIN_LENGTH) } });
   let browser;
   try {

@@ -47,7 +47,9 @@ const UNDOCUMENTED_ROUTES = new Set([
   "GET /reset-password",
   "GET /forgot-password",
   "GET /account",
+  "GET /account/security", // sign-in security page: static HTML; it calls the documented API (pages.test.ts, test/browser/mfa.browser.mjs)
   "GET /pages/:file", // their CSS and JavaScript
+  "GET /pages/vendor/:file", // the browser libraries bundled for them (scripts/page-vendor.mjs)
 ]);
 
 const METHODS = ["get", "put", "post", "delete", "patch"] as const;

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createKey, introspect, postForm } from "../helpers/api-keys";
 import { expectProblem } from "../helpers/app-env";
 import { authedFetch, BASE, createUser, postJson, type TestUser } from "../helpers/auth";
+import { claimsOf, enrollTotp, freshTotp, loginToMfa } from "../helpers/mfa";
 import { call, createAdmin, expectJson } from "../helpers/rbac";
 
 let admin: TestUser;
@@ -58,8 +59,18 @@ describe("POST /oauth/introspect", () => {
       permissions: expect.arrayContaining(["files:read", "profile:read"]),
     });
     expect(active.exp as number).toBeGreaterThan(active.iat as number);
+    expect(active).toMatchObject({ acr: "aal1", amr: ["pwd"], auth_time: expect.any(Number) });
     expect((await postJson("/auth/logout", { refresh_token: user.refreshToken })).status).toBe(204);
     expect(await introspect(introspector, user.accessToken)).toEqual({ active: false });
+  });
+
+  it("reports the assurance an access token was issued with: aal2 and otp after a second factor", async () => {
+    const user = await enrollTotp(await createUser());
+    const step = await loginToMfa(user);
+    const signedIn = await expectJson<{ access_token: string }>(await postJson("/auth/mfa/verify", { mfa_token: step.mfa_token, method: "totp", code: await freshTotp(user) }), 200);
+    const described = await introspect(introspector, signedIn.access_token);
+    expect(described).toMatchObject({ active: true, acr: "aal2", amr: expect.arrayContaining(["pwd", "otp", "mfa"]) });
+    expect(described.auth_time).toBe(claimsOf(signedIn.access_token).auth_time);
   });
 
   it("reflects a disabled user and a removed role at once", async () => {

@@ -1983,8 +1983,20 @@ export interface components {
         };
         /** @description RFC 7662 response; `{ "active": false }` alone for anything not currently valid */
         Introspection: {
+            /**
+             * @description Access tokens: the assurance level the token was issued with (docs/mfa.md)
+             * @enum {string}
+             */
+            acr?: "aal1" | "aal2";
             active: boolean;
+            /** @description Access tokens: how the subject authenticated (RFC 8176 values) */
+            amr?: string[];
             aud?: string;
+            /**
+             * Format: int64
+             * @description Access tokens: when the subject signed in
+             */
+            auth_time?: number;
             /**
              * Format: uuid
              * @description The API key's id (API keys only)

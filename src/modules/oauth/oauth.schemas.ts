@@ -48,6 +48,9 @@ export const IntrospectionSchema = z
     aud: z.string().max(256).optional(),
     roles: z.array(z.string().max(64)).max(1000).optional().openapi({ description: "The subject's roles now" }),
     permissions: z.array(z.string().max(128)).max(1000).optional().openapi({ description: "What the token may do now (API keys: scopes ∩ the owner's permissions)" }),
+    acr: z.enum(["aal1", "aal2"]).optional().openapi({ description: "Access tokens: the assurance level the token was issued with (docs/mfa.md)" }),
+    amr: z.array(z.string().max(16)).max(16).optional().openapi({ description: "Access tokens: how the subject authenticated (RFC 8176 values)" }),
+    auth_time: Seconds.optional().openapi({ description: "Access tokens: when the subject signed in" }),
   })
   .openapi("Introspection", { description: "RFC 7662 response; `{ \"active\": false }` alone for anything not currently valid" });
 

@@ -83,6 +83,10 @@ async function introspectAccessToken(deps: Pick<AuthDeps, "db" | "config" | "now
     aud: deps.config.JWT_AUDIENCE,
     roles: sorted(row.roles),
     permissions: sorted(row.permissions),
+    // What the token was issued with: a resource server can require aal2 without decoding the JWT.
+    ...(claims.acr === "aal1" || claims.acr === "aal2" ? { acr: claims.acr } : {}),
+    ...(claims.amr ? { amr: claims.amr } : {}),
+    ...(claims.auth_time !== undefined ? { auth_time: claims.auth_time } : {}),
   };
 }
 

@@ -407,6 +407,8 @@ export interface Variables {
   errorCode?: string;
   /** Extra fields for the request's single log line (error details and stack, failed checks). */
   logFields?: Record<string, unknown>;
+  /** When the timeout middleware answers 504 (epoch ms): outbound calls (AI providers) end before it. */
+  deadline?: number;
 }
 
 export interface AppEnv {

@@ -16,6 +16,7 @@ const INSTRUMENTED: Record<string, { kind: "d1" | "r2" | "do" | "queue"; depende
   FILES: { kind: "r2", dependency: "r2" },
   RATE_LIMITER: { kind: "do", dependency: "durable_object:rate_limiter" },
   QUOTA: { kind: "do", dependency: "durable_object:quota" },
+  AI_DOCUMENTS_QUEUE: { kind: "queue", dependency: "queue:ai_documents" },
 };
 
 interface Probe {

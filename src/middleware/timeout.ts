@@ -13,6 +13,7 @@ export function timeout(isUpload: (c: Context<AppEnv>) => boolean) {
   return createMiddleware<AppEnv>(async (c, next) => {
     const config = c.get("config");
     const limit = isUpload(c) ? config.UPLOAD_TIMEOUT_MS : config.REQUEST_TIMEOUT_MS;
+    c.set("deadline", Date.now() + limit);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new ProblemError("timeout", { detail: `The request took longer than ${limit} ms.` })), limit);

@@ -1,33 +1,17 @@
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createApp } from "../../src/app";
-import { bindingsWith, captureLogs, expectProblem } from "../helpers/app-env";
-import { BASE, createUser, randomIp, STRONG_PASSWORD, uniqueEmail } from "../helpers/auth";
+import { captureLogs, expectProblem } from "../helpers/app-env";
+import { createUser, STRONG_PASSWORD, uniqueEmail } from "../helpers/auth";
+import { callFaulty as call, count, jsonPost as json } from "../helpers/faults";
 import { PNG, uploadForm } from "./files-fixtures";
 
 /**
  * Dependencies failing the way they fail in production, injected through chaos mode (FAULTS,
  * development only) or a binding that fails at one precise step. Each case checks what a client
  * sees (a clear 503, or the documented fail-open), that no partial state is left behind, what
- * readiness says, and that the request is still logged with its error code.
+ * readiness says, and that the request is still logged with its error code. The AI gateway's
+ * dependencies (its queue, its providers) are in faults-ai.test.ts.
  */
-const DEVELOPMENT = { ENVIRONMENT: "development", LOG_LEVEL: "info" };
-
-async function call(path: string, init: RequestInit = {}, overrides: Record<string, unknown> = {}): Promise<Response> {
-  const headers = new Headers(init.headers);
-  if (!headers.has("CF-Connecting-IP")) headers.set("CF-Connecting-IP", randomIp());
-  const ctx = createExecutionContext();
-  const response = await createApp().fetch(new Request(`${BASE}${path}`, { ...init, headers }), bindingsWith({ ...DEVELOPMENT, ...overrides }), ctx);
-  await waitOnExecutionContext(ctx);
-  return response;
-}
-
-const json = (body: unknown): RequestInit => ({ method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
-
-async function count(sql: string, ...values: unknown[]): Promise<number> {
-  return (await env.DB.prepare(sql).bind(...values).first<{ n: number }>())?.n ?? -1;
-}
-
 let logs: ReturnType<typeof captureLogs>;
 beforeEach(() => {
   logs = captureLogs();

@@ -91,28 +91,37 @@ describe("OpenAI-compatible provider (AI SDK) against a fake server", () => {
 describe("Workers AI provider against a fake binding", () => {
   it("returns the binding's text and usage", async () => {
     const binding = fakeAiBinding({ pieces: ["Hi", "!"], usage: { prompt_tokens: 5, completion_tokens: 2 } });
-    const provider = createWorkersAiProvider(binding, { maxRetries: 0 });
+    const provider = createWorkersAiProvider(binding, { timeoutMs: 5_000, maxRetries: 0 });
     expect(await provider.chat(request)).toEqual({ text: "Hi!", usage: { inputTokens: 5, outputTokens: 2 } });
     expect(binding.calls[0]).toMatchObject({ model: "m", inputs: { max_tokens: 50, messages: request.messages } });
   });
 
   it("parses the SSE stream, with usage on the last event", async () => {
-    const provider = createWorkersAiProvider(fakeAiBinding({ pieces: ["x", "y"], usage: { prompt_tokens: 3, completion_tokens: 2 } }), { maxRetries: 0 });
+    const provider = createWorkersAiProvider(fakeAiBinding({ pieces: ["x", "y"], usage: { prompt_tokens: 3, completion_tokens: 2 } }), { timeoutMs: 5_000, maxRetries: 0 });
     const { parts } = await collect(provider);
     expect(parts).toEqual([{ type: "text", text: "x" }, { type: "text", text: "y" }, { type: "usage", usage: { inputTokens: 3, outputTokens: 2 } }]);
   });
 
   it("retries capacity errors before the first byte; maps what is left", async () => {
     const binding = fakeAiBinding({ failFirst: 1 });
-    expect((await createWorkersAiProvider(binding, { maxRetries: 1, backoffMs: 1 }).chat(request)).text).toContain("fake");
+    expect((await createWorkersAiProvider(binding, { timeoutMs: 5_000, maxRetries: 1, backoffMs: 1 }).chat(request)).text).toContain("fake");
     expect(binding.calls).toHaveLength(2);
-    await expect(createWorkersAiProvider(fakeAiBinding({ failFirst: 3 }), { maxRetries: 0 }).chat(request)).rejects.toMatchObject({ failure: "rate_limited" });
-    await expect(createWorkersAiProvider(fakeAiBinding({ failFirst: 3, failStatus: 500 }), { maxRetries: 0 }).chat(request)).rejects.toMatchObject({ failure: "unavailable" });
+    await expect(createWorkersAiProvider(fakeAiBinding({ failFirst: 3 }), { timeoutMs: 5_000, maxRetries: 0 }).chat(request)).rejects.toMatchObject({ failure: "rate_limited" });
+    await expect(createWorkersAiProvider(fakeAiBinding({ failFirst: 3, failStatus: 500 }), { timeoutMs: 5_000, maxRetries: 0 }).chat(request)).rejects.toMatchObject({ failure: "unavailable" });
   });
 
   it("embeds with the {shape, data} response", async () => {
-    const result = await createWorkersAiProvider(fakeAiBinding(), { maxRetries: 0 }).embed("@cf/baai/bge-m3", ["a", "bb"]);
+    const result = await createWorkersAiProvider(fakeAiBinding(), { timeoutMs: 5_000, maxRetries: 0 }).embed("@cf/baai/bge-m3", ["a", "bb"]);
     expect(result.vectors).toHaveLength(2);
+  });
+
+  it("gives up at its timeout even when the binding ignores the abort signal, and does not retry it", async () => {
+    let calls = 0;
+    const deaf = { run: () => { calls += 1; return new Promise<never>(() => {}); } };
+    const provider = createWorkersAiProvider(deaf, { timeoutMs: 50, maxRetries: 2, backoffMs: 1 });
+    await expect(provider.chat(request)).rejects.toMatchObject({ failure: "timeout" });
+    await expect(provider.embed("@cf/baai/bge-m3", ["a"])).rejects.toMatchObject({ failure: "timeout" });
+    expect(calls).toBe(2);
   });
 });
 

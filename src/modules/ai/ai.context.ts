@@ -21,6 +21,7 @@ export function gatewayDeps(c: Context<AppEnv>): GatewayDeps {
     config: c.get("config"),
     principal,
     requestId: c.get("requestId"),
+    deadline: c.get("deadline"),
     actor: { userId: principal.userId, ip: clientIp(c.req.raw), userAgent: c.req.header("User-Agent")?.slice(0, 256) ?? null, requestId: c.get("requestId") },
     defer: (task) => {
       const running = task().catch((error: unknown) => c.get("logger").error("AI background task failed", describeError(error)));

@@ -50,8 +50,26 @@ export async function createDocument(db: Database, bindings: Bindings, ownerId: 
     if (/UNIQUE constraint failed/.test(`${String(error)} ${String((error as Error).cause)}`)) throw new ProblemError("already_exists", { detail: "This file is already indexed." });
     throw error;
   }
-  await queue.send({ documentId: row.id, ownerId });
+  await enqueue(db, queue, row);
   return toDocument({ ...row, fileName: file.name });
+}
+
+/**
+ * Sends the indexing job of a just-inserted document. The row goes first so the consumer always
+ * finds it; when the send fails the row is taken back (a document left `queued` with no job would
+ * never be indexed, and its file could never be indexed again) and the client gets a 503 to retry.
+ */
+async function enqueue(db: Database, queue: Queue, row: DocumentRow): Promise<void> {
+  try {
+    await queue.send({ documentId: row.id, ownerId: row.ownerId });
+  } catch (error) {
+    await db.delete(aiDocuments).where(eq(aiDocuments.id, row.id));
+    throw new ProblemError("service_unavailable", {
+      detail: "The indexing queue is temporarily unavailable; nothing was queued. Retry shortly.",
+      headers: { "Retry-After": "5" },
+      cause: error,
+    });
+  }
 }
 
 export async function getDocument(db: Database, ownerId: string, id: string) {

@@ -20,6 +20,8 @@ export interface GatewayDeps {
   config: Config;
   principal: Principal;
   requestId: string;
+  /** When the request times out (epoch ms); the provider call must end before it (PROVIDER_MARGIN_MS). */
+  deadline?: number | undefined;
   actor: AuditActor;
   /** Runs after the response (waitUntil): usage rows and audit events. */
   defer: (task: () => Promise<void>) => void;
@@ -56,6 +58,13 @@ export interface PreparedCall {
   screening: ScreeningResult;
   started: number;
 }
+
+/**
+ * Time kept between the provider's deadline and the request's: enough to release the budget hold
+ * and answer the provider's own 504, so a slow provider never leaves a hold behind an anonymous
+ * request timeout.
+ */
+export const PROVIDER_MARGIN_MS = 250;
 
 /** Models the caller's roles may use (no list on the model: every ai:use holder). */
 export function usableModels(config: Config, principal: Principal): AiModel[] {
@@ -163,7 +172,8 @@ export async function prepareCall(deps: GatewayDeps, spec: CallSpec): Promise<Pr
     }
     throw error;
   });
-  const provider = providerFor(model, config, deps.bindings, deps.overrides);
+  const timeoutMs = deps.deadline === undefined ? undefined : deps.deadline - Date.now() - PROVIDER_MARGIN_MS;
+  const provider = providerFor(model, config, deps.bindings, { ...deps.overrides, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
   return { deps, spec, model, provider, messages, maxTokens, inputEstimate, canary, hold, policy, screening, started };
 }
 

@@ -15,6 +15,12 @@ interface WorkersAiUsage {
 export interface WorkersAiOptions {
   /** Retries of a call that failed before any streamed byte (capacity errors, 5xx). */
   maxRetries: number;
+  /**
+   * Time allowed for a whole call (retries included; for a stream, until the binding hands over
+   * its body). Without it a stuck binding would hold the caller's budget reservation until the
+   * reservation expires, and the request would end in the generic request timeout, unrecorded.
+   */
+  timeoutMs: number;
   /** Backoff base in ms (doubled per attempt). */
   backoffMs?: number;
 }
@@ -27,10 +33,11 @@ export interface WorkersAiOptions {
  * `{ shape, data: number[][] }`.
  */
 export function createWorkersAiProvider(binding: AiBinding, options: WorkersAiOptions): AiProvider {
-  const withRetries = <T>(run: () => Promise<T>) => retry(run, options.maxRetries, options.backoffMs ?? 200);
+  const withRetries = <T>(run: (signal: AbortSignal) => Promise<T>, outer?: AbortSignal) =>
+    withDeadline(options.timeoutMs, outer, (signal) => retry(() => run(signal), options.maxRetries, options.backoffMs ?? 200));
   return {
     async chat(request) {
-      const output = await withRetries(() => binding.run(request.model, { messages: request.messages, max_tokens: request.maxTokens }, { signal: request.signal }));
+      const output = await withRetries((signal) => binding.run(request.model, { messages: request.messages, max_tokens: request.maxTokens }, { signal }), request.signal);
       if (!output || typeof output !== "object" || typeof (output as { response?: unknown }).response !== "string") {
         throw new ProviderError("bad_response", "Workers AI returned no text");
       }
@@ -42,8 +49,8 @@ export function createWorkersAiProvider(binding: AiBinding, options: WorkersAiOp
       return streamParts(binding, request, withRetries);
     },
 
-    async embed(model, texts) {
-      const output = (await withRetries(() => binding.run(model, { text: texts }))) as { data?: unknown; response?: unknown; usage?: WorkersAiUsage };
+    async embed(model, texts, signal) {
+      const output = (await withRetries((deadline) => binding.run(model, { text: texts }, { signal: deadline }), signal)) as { data?: unknown; response?: unknown; usage?: WorkersAiUsage };
       const vectors = Array.isArray(output?.data) ? output.data : output?.response;
       if (!Array.isArray(vectors) || vectors.length !== texts.length) throw new ProviderError("bad_response", "Workers AI returned no embeddings");
       return { vectors: vectors as number[][], inputTokens: output.usage?.prompt_tokens ?? null };
@@ -51,12 +58,14 @@ export function createWorkersAiProvider(binding: AiBinding, options: WorkersAiOp
   };
 }
 
-async function* streamParts(binding: AiBinding, request: ChatRequest, withRetries: <T>(run: () => Promise<T>) => Promise<T>): AsyncGenerator<StreamPart> {
-  const body = await withRetries(async () => {
-    const output = await binding.run(request.model, { messages: request.messages, max_tokens: request.maxTokens, stream: true }, { signal: request.signal });
+type Retrying = <T>(run: (signal: AbortSignal) => Promise<T>, outer?: AbortSignal) => Promise<T>;
+
+async function* streamParts(binding: AiBinding, request: ChatRequest, withRetries: Retrying): AsyncGenerator<StreamPart> {
+  const body = await withRetries(async (signal) => {
+    const output = await binding.run(request.model, { messages: request.messages, max_tokens: request.maxTokens, stream: true }, { signal });
     if (!(output instanceof ReadableStream)) throw new ProviderError("bad_response", "Workers AI did not stream");
     return output as ReadableStream<Uint8Array>;
-  });
+  }, request.signal);
   for await (const data of sseData(body)) {
     if (data === "[DONE]") return;
     let event: { response?: unknown; usage?: WorkersAiUsage };
@@ -83,6 +92,33 @@ export function classifyWorkersAiError(error: unknown): ProviderError {
   if (/\b(3040|429)\b|capacity|rate limit/i.test(message)) return new ProviderError("rate_limited", "Workers AI is over capacity", 429, { cause: error });
   if (/abort|timed? ?out/i.test(message)) return new ProviderError("timeout", "Workers AI did not answer in time", undefined, { cause: error });
   return new ProviderError("unavailable", "Workers AI failed", 502, { cause: error });
+}
+
+/**
+ * Runs `run` with a signal that aborts after `ms` or with `outer`, and gives up at the deadline
+ * even if the binding ignores the signal: a timeout is a ProviderError("timeout"), never retried.
+ * An `outer` abort (client gone) ends the call with the outer reason, as before.
+ */
+async function withDeadline<T>(ms: number, outer: AbortSignal | undefined, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const failure = new ProviderError("timeout", `Workers AI did not answer within ${ms} ms`);
+      controller.abort(failure);
+      reject(failure);
+    }, ms);
+  });
+  const onAbort = () => controller.abort(outer?.reason);
+  outer?.addEventListener("abort", onAbort, { once: true });
+  if (outer?.aborted) controller.abort(outer.reason);
+  try {
+    return await Promise.race([run(controller.signal), expired]);
+  } finally {
+    // The outer listener stays: a streamed body outlives this call, and a client leaving
+    // mid-stream must still abort the binding's stream through `controller`.
+    clearTimeout(timer);
+  }
 }
 
 async function retry<T>(run: () => Promise<T>, retries: number, backoffMs: number): Promise<T> {

@@ -2,14 +2,18 @@
 // - ops/prometheus/alerts.yml: `promtool check rules` and `promtool test rules` (alerts.test.yml);
 // - ops/grafana/edge-auth.json: the dashboard's structure, every query's PromQL (through promtool,
 //   as recording rules) and every metric it names is one the service exports;
-// - every alert's runbook_url points at a heading that exists in docs/RUNBOOK.md.
+// - every alert's runbook_url points at a heading that exists in docs/RUNBOOK.md;
+// - a real scrape: the production bundle served (scripts/serve-bundle.mjs), a few seconds of mixed
+//   traffic, GET /metrics with a metrics:read token, piped to `promtool check metrics`
+//   (scripts/ops-scrape.mjs; OPS_SCRAPE_SECONDS, default 2).
 // promtool comes from Debian's `prometheus` package (.ci/run installs it); without it locally the
-// PromQL checks are skipped with a message, never passed silently.
+// PromQL and scrape checks are skipped with a message, never passed silently.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { root } from "./lib.mjs";
+import { promtoolCheckMetrics, scrapeUnderLoad } from "./ops-scrape.mjs";
 
 const problems = [];
 const fail = (message) => problems.push(message);
@@ -97,7 +101,7 @@ for (const expr of named) {
 // promtool: the rules, their unit tests, and the dashboard's PromQL as recording rules.
 const version = spawnSync("promtool", ["--version"], { encoding: "utf8" });
 if (version.error) {
-  console.log("  ! promtool not found (Debian package `prometheus`; .ci/run installs it): PromQL checks SKIPPED");
+  console.log("  ! promtool not found (Debian package `prometheus`; .ci/run installs it): PromQL and scrape checks SKIPPED");
 } else {
   promtool(["check", "rules", "alerts.yml"], path.join(root, "ops", "prometheus"));
   promtool(["test", "rules", "alerts.test.yml"], path.join(root, "ops", "prometheus"));
@@ -108,8 +112,25 @@ if (version.error) {
   rmSync(scratch, { recursive: true, force: true });
 }
 
+// The exposition GET /metrics really serves, after real traffic, as Prometheus would read it.
+let scraped = "real scrape SKIPPED (no promtool)";
+if (!version.error) {
+  const seconds = Number(process.env.OPS_SCRAPE_SECONDS ?? 2);
+  try {
+    const { text } = await scrapeUnderLoad({ seconds });
+    const check = promtoolCheckMetrics(text);
+    const families = new Set([...text.matchAll(/^# TYPE (\S+)/gm)].map((match) => match[1]));
+    if (!check.ok) fail(`promtool check metrics on a real scrape of GET /metrics:\n${check.output}`);
+    else if (!families.has("edge_auth_http_requests_total") || !/edge_auth_http_requests_total\{[^}]*route="\/api\/v1\/users\/me"/.test(text)) {
+      fail("the scrape after traffic has no edge_auth_http_requests_total sample for /api/v1/users/me");
+    } else scraped = `a real scrape (${families.size} metric families, ${text.split("\n").length} lines) passes promtool check metrics`;
+  } catch (error) {
+    fail(`real scrape of GET /metrics: ${error instanceof Error ? error.message : error}`);
+  }
+}
+
 if (problems.length > 0) {
   for (const problem of problems) console.error(`  ✗ ${problem}`);
   process.exit(1);
 }
-console.log(`  ✓ ${alertNames.length} alert rules, ${dashboard.panels.length} dashboard panels with ${expressions.length} queries, runbook links resolve`);
+console.log(`  ✓ ${alertNames.length} alert rules, ${dashboard.panels.length} dashboard panels with ${expressions.length} queries, runbook links resolve; ${scraped}`);

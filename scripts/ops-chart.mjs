@@ -6,39 +6,14 @@
 //    (bench/results.json): throughput and p50/p95/p99 per scenario, requests and p95 per route,
 //    dependency latency, auth outcomes.
 // Environment: CHART_SECONDS (load duration, default 8).
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import autocannon from "autocannon";
-import { serverVars } from "../bench/scenarios.mjs";
 import { root } from "./lib.mjs";
-import { serveBundle } from "./serve-bundle.mjs";
+import { promtoolCheckMetrics, scrapeUnderLoad } from "./ops-scrape.mjs";
 
 const seconds = Number(process.env.CHART_SECONDS ?? 8);
 const outDir = path.join(root, "docs", "ops");
 mkdirSync(outDir, { recursive: true });
-
-async function signInAdmin(server) {
-  const email = `chart-${Date.now()}@example.com`;
-  const password = "chart password that is long enough 42";
-  const post = (url, body) => fetch(`${server.url}${url}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
-  if ((await post("/api/v1/auth/register", { email, password, first_name: "Chart", last_name: "Admin" })).status !== 202) throw new Error("register failed");
-  let token;
-  for (let attempt = 0; attempt < 50 && !token; attempt++) {
-    const mailbox = await (await fetch(`${server.url}/api/v1/dev/mailbox?to=${encodeURIComponent(email)}`)).json();
-    token = /[?&]token=([A-Za-z0-9_-]+)/.exec(mailbox.items?.[0]?.text ?? "")?.[1];
-    if (!token) await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  await post("/api/v1/auth/verify-email", { token });
-  const db = await server.mf.getD1Database("DB");
-  await db.prepare("insert into user_roles (user_id, role_id, created_at) select u.id, r.id, ?1 from users u, roles r where u.email = ?2 and r.name = 'admin'").bind(Date.now(), email).run();
-  const login = await (await post("/api/v1/auth/login", { email, password })).json();
-  return login.access_token;
-}
-
-function load(url, options) {
-  return new Promise((resolve, reject) => autocannon({ url, duration: seconds, connections: 4, ...options }, (error, result) => (error ? reject(error) : resolve(result))));
-}
 
 /** Samples of the exposition text: [{ name, labels, value }]. */
 function parseSamples(text) {
@@ -101,32 +76,15 @@ function barPanel({ x, y, width, title, unit, series, rows }) {
   return { svg: parts.join("\n"), height: 36 + rows.length * rowHeight };
 }
 
-console.log("• serving the production bundle…");
-const server = await serveBundle({ vars: serverVars });
-let text;
-try {
-  const token = await signInAdmin(server);
-  console.log(`• ${seconds} s of mixed load`);
-  await Promise.all([
-    load(`${server.url}/api/v1/users/me`, { headers: { Authorization: `Bearer ${token}` } }),
-    load(`${server.url}/health`, { connections: 2 }),
-    load(`${server.url}/no-such-path`, { connections: 1 }),
-    load(`${server.url}/api/v1/auth/login`, { connections: 1, method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "nobody@example.com", password: "wrong password here" }) }),
-  ]);
-  const response = await fetch(`${server.url}/metrics`, { headers: { Authorization: `Bearer ${token}` } });
-  if (response.status !== 200) throw new Error(`GET /metrics answered ${response.status}`);
-  text = await response.text();
-} finally {
-  await server.dispose();
-}
-
+console.log(`• serving the production bundle, ${seconds} s of mixed load, then GET /metrics…`);
+const { text } = await scrapeUnderLoad({ seconds });
 writeFileSync(path.join(outDir, "metrics-sample.prom"), text);
-const promtool = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
-if (promtool.error) console.log("  ! promtool not found: the scrape was not checked");
-else if (promtool.status !== 0) {
-  console.error(`✗ promtool check metrics:\n${promtool.stdout}${promtool.stderr}`);
+const check = promtoolCheckMetrics(text);
+if (check.skipped) console.log("  ! promtool not found: the scrape was not checked");
+else if (!check.ok) {
+  console.error(`✗ promtool check metrics:\n${check.output}`);
   process.exit(1);
-} else console.log(`• promtool check metrics: OK (${text.split("\n").length} lines)${promtool.stdout.trim() ? `\n${promtool.stdout.trim()}` : ""}`);
+} else console.log(`• promtool check metrics: OK (${text.split("\n").length} lines)${check.output ? `\n${check.output}` : ""}`);
 
 const samples = parseSamples(text);
 const panels = [];

@@ -30,6 +30,9 @@ const settings = {
 const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
 const scenarios = allScenarios.filter((scenario, index) => index === 0 || !only || only.test(scenario.name));
 
+/** Every measured latency per scenario name, for pooled summaries. */
+const rawLatencies = new Map();
+
 /** Exact percentile of a sorted list (nearest rank). */
 function percentile(sorted, p) {
   if (sorted.length === 0) return null;
@@ -87,6 +90,8 @@ async function measureScenario(server, scenario) {
   await drive({ ...options, duration: settings.warmupSeconds }, expectStatus, false);
   const { result, latencies, unexpected } = await drive({ ...options, duration: settings.durationSeconds }, expectStatus, true);
   latencies.sort((a, b) => a - b);
+  // Kept (not written to results.json) for summaries that pool several runs, e.g. metrics on/off.
+  rawLatencies.set(scenario.name, latencies);
   const round = (value, digits = 2) => (value === null ? null : Number(value.toFixed(digits)));
   return {
     name: scenario.name,
@@ -158,6 +163,37 @@ await server.dispose();
 const baseline = rows[0].req_per_s;
 for (const row of rows) row.ratio_to_baseline = baseline > 0 ? Number((row.req_per_s / baseline).toFixed(3)) : null;
 printTable(rows);
+const metricsOverhead = summariseMetricsOverhead(rows);
+
+/**
+ * The metrics on/off scenarios (issue 14, target ≤ 5 %): each arm's latencies pooled over its
+ * runs, the median of each and their ratio, and the ratio of throughput.
+ */
+function summariseMetricsOverhead(measured) {
+  const arms = { on: [], off: [] };
+  const throughput = { on: 0, off: 0 };
+  for (const row of measured) {
+    const arm = /\(metrics (on|off)\b/.exec(row.name)?.[1];
+    if (!arm) continue;
+    arms[arm].push(...(rawLatencies.get(row.name) ?? []));
+    throughput[arm] += row.requests / row.duration_s;
+  }
+  if (arms.on.length === 0 || arms.off.length === 0) return null;
+  const median = (values) => percentile([...values].sort((a, b) => a - b), 50);
+  const summary = {
+    median_ms_off: median(arms.off),
+    median_ms_on: median(arms.on),
+    requests_off: arms.off.length,
+    requests_on: arms.on.length,
+  };
+  summary.median_ratio = Number((summary.median_ms_on / summary.median_ms_off).toFixed(3));
+  summary.throughput_ratio = Number((throughput.on / throughput.off).toFixed(3));
+  console.log(
+    `\n• metrics overhead on GET /api/v1/users/me: median ${summary.median_ms_off} ms off, ${summary.median_ms_on} ms on ` +
+      `(on/off ${summary.median_ratio}; throughput on/off ${summary.throughput_ratio}; ${summary.requests_off} + ${summary.requests_on} requests; target ≤ 1.05)`,
+  );
+  return summary;
+}
 
 const cpus = os.cpus();
 const results = {
@@ -174,6 +210,7 @@ const results = {
   bundle: { bytes: server.bundle.bytes, gzip_bytes: server.bundle.gzipBytes },
   baseline: rows[0].name,
   scenarios: rows,
+  ...(metricsOverhead ? { metrics_overhead: metricsOverhead } : {}),
 };
 const resultsPath = path.join(root, "bench", "results.json");
 writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`);

@@ -22,7 +22,8 @@ import { readReplicaSession } from "../src/middleware/read-session";
 import { profileOfPrincipal } from "../src/modules/users/users.service";
 import production from "../src/index";
 
-export { Quota, RateLimiter } from "../src/index";
+// Every Durable Object class the production entry exports (wrangler refuses a bundle missing one).
+export { AuditSealer, MetricsAggregator, Quota, RateLimiter } from "../src/index";
 
 async function floor(c: Context<AppEnv>): Promise<Principal> {
   const bearer = await verifiedBearer(c);
@@ -58,4 +59,5 @@ probes.get("/bench/hash", async (c) => {
 export default {
   fetch: (request, env, ctx) => (new URL(request.url).pathname.startsWith("/bench/") ? probes.fetch(request, env, ctx) : production.fetch(request, env, ctx)),
   scheduled: production.scheduled,
+  queue: production.queue,
 } satisfies ExportedHandler<Bindings>;

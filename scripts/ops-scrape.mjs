@@ -30,6 +30,9 @@ async function signInAdmin(server) {
   return (await login.json()).access_token;
 }
 
+const FLUSH_MS = 1_000;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
 function load(url, seconds, options) {
   return new Promise((resolve, reject) => autocannon({ url, duration: seconds, connections: 4, ...options }, (error, result) => (error ? reject(error) : resolve(result))));
 }
@@ -41,7 +44,9 @@ function load(url, seconds, options) {
  * @example const { text } = await scrapeUnderLoad({ seconds: 2 });
  */
 export async function scrapeUnderLoad({ seconds = 8 } = {}) {
-  const server = await serveBundle({ vars: serverVars });
+  // Isolates hand their buffers over every METRICS_FLUSH_EVENTS events or METRICS_FLUSH_MS: a short
+  // age here, then one request after the load, so the scrape holds all of it, not all but the tail.
+  const server = await serveBundle({ vars: { ...serverVars, METRICS_FLUSH_MS: String(FLUSH_MS) } });
   try {
     const token = await signInAdmin(server);
     await Promise.all([
@@ -50,6 +55,9 @@ export async function scrapeUnderLoad({ seconds = 8 } = {}) {
       load(`${server.url}/no-such-path`, seconds, { connections: 1 }),
       load(`${server.url}/api/v1/auth/login`, seconds, { connections: 1, method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "nobody@example.com", password: "wrong password here" }) }),
     ]);
+    await sleep(FLUSH_MS + 100);
+    await fetch(`${server.url}/health`);
+    await sleep(300);
     const response = await fetch(`${server.url}/metrics`, { headers: { Authorization: `Bearer ${token}` } });
     const text = await response.text();
     if (response.status !== 200) throw new Error(`GET /metrics answered ${response.status}: ${text.slice(0, 300)}`);

@@ -30,7 +30,7 @@ if (!email || !password) {
   process.exit(2);
 }
 
-// The hashing, normalization, policy, ids and audit chain are the worker's own code, bundled here,
+// The hashing, normalization, policy and ids are the worker's own code, bundled here,
 // so the stored formats cannot drift from what the worker expects.
 const outDir = mkdtempSync(path.join(tmpdir(), "create-admin-"));
 /**
@@ -53,8 +53,6 @@ await build({
 export { checkPassword } from "./src/lib/password-policy.ts";
 export { normalizeEmail } from "./src/lib/email.ts";
 export { newId } from "./src/lib/ids.ts";
-export { sha256Hex } from "./src/lib/tokens.ts";
-export { canonicalAuditContent, GENESIS_HASH } from "./src/lib/audit.ts";
 export { OWASP_ARGON2 } from "./src/env.ts";`,
     resolveDir: root,
     loader: "ts",
@@ -97,7 +95,6 @@ if (problems.length > 0) {
 const now = Date.now();
 const userId = lib.newId(now);
 const passwordHash = await lib.hashPassword(password, lib.OWASP_ARGON2);
-const head = d1(["--command", "SELECT hash FROM audit_logs ORDER BY seq DESC LIMIT 1"]);
 const audit = {
   id: lib.newId(now),
   createdAt: now,
@@ -110,16 +107,16 @@ const audit = {
   targetType: "user",
   targetId: userId,
   changes: JSON.stringify({ roles: ["admin"], email: normalized }),
-  prevHash: head[0]?.hash ?? lib.GENESIS_HASH,
 };
-audit.hash = await lib.sha256Hex(lib.canonicalAuditContent(audit));
 
 const sql = [
   `INSERT INTO users (id, email, password_hash, first_name, middle_name, last_name, role_title, email_verified_at, is_active, is_approved, password_changed_at, created_at, updated_at)
    VALUES (${[userId, normalized, passwordHash, "Bootstrap", null, "Administrator", "Administrator", now, 1, 1, now, now, now].map(quote).join(", ")});`,
   `INSERT INTO user_roles (user_id, role_id, created_at) SELECT ${quote(userId)}, id, ${now} FROM roles WHERE name = 'admin';`,
-  `INSERT INTO audit_logs (id, created_at, action, actor_user_id, actor_ip, actor_user_agent, request_id, session_id, target_type, target_id, changes, prev_hash, hash)
-   VALUES (${[audit.id, audit.createdAt, audit.action, audit.actorUserId, audit.actorIp, audit.actorUserAgent, audit.requestId, audit.sessionId, audit.targetType, audit.targetId, audit.changes, audit.prevHash, audit.hash].map(quote).join(", ")});`,
+  // Unsealed, like every writer's row (docs/SECURITY.md): the AuditSealer links it into the chain
+  // on the next audited request or the cron; the triggers refuse a row inserted sealed.
+  `INSERT INTO audit_logs (id, created_at, action, actor_user_id, actor_ip, actor_user_agent, request_id, session_id, target_type, target_id, changes)
+   VALUES (${[audit.id, audit.createdAt, audit.action, audit.actorUserId, audit.actorIp, audit.actorUserAgent, audit.requestId, audit.sessionId, audit.targetType, audit.targetId, audit.changes].map(quote).join(", ")});`,
 ].join("\n");
 const file = path.join(outDir, "create-admin.sql");
 writeFileSync(file, sql);

@@ -15,6 +15,7 @@ export const AUDIT_ACTIONS = {
   "user.password_reset": "A password was reset with an emailed token (all sessions ended)",
   "user.profile_updated": "A user changed their own names",
   "user.created": "An administrator created an account",
+  "user.bootstrap_admin_created": "The bootstrap administrator was created by scripts/create-admin.mjs (npm start, or by hand for a deployment)",
   "user.updated": "An administrator changed a user's names or flags",
   "user.deleted": "An administrator deleted an account",
   "user.roles_replaced": "A user's roles were replaced as a whole (PUT /users/{id}/roles)",

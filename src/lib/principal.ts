@@ -33,14 +33,8 @@ export interface Principal {
   account: PrincipalAccount;
 }
 
-interface PrincipalRow {
-  user_id: string;
-  email: string;
-  is_active: number;
-  ended_at: number | null;
-  expires_at: number;
-  roles: string;
-  permissions: string;
+/** The users columns behind `PrincipalAccount`, as D1 returns them (`created_at` is the user's). */
+export interface AccountColumns {
   first_name: string;
   middle_name: string | null;
   last_name: string;
@@ -48,6 +42,29 @@ interface PrincipalRow {
   email_verified_at: number | null;
   is_approved: number;
   created_at: number;
+}
+
+/** The account fields of a principal from its users row; one mapping for every kind of credential. */
+export function accountOf(row: AccountColumns): PrincipalAccount {
+  return {
+    firstName: row.first_name,
+    middleName: row.middle_name,
+    lastName: row.last_name,
+    roleTitle: row.role_title,
+    emailVerified: row.email_verified_at !== null,
+    isApproved: row.is_approved === 1,
+    createdAt: row.created_at,
+  };
+}
+
+interface PrincipalRow extends AccountColumns {
+  user_id: string;
+  email: string;
+  is_active: number;
+  ended_at: number | null;
+  expires_at: number;
+  roles: string;
+  permissions: string;
 }
 
 /*
@@ -92,14 +109,6 @@ export async function loadSessionPrincipal(db: Pick<D1Database, "prepare">, clai
     email: row.email,
     roles: (JSON.parse(row.roles) as string[]).sort(),
     permissions: new Set(JSON.parse(row.permissions) as string[]),
-    account: {
-      firstName: row.first_name,
-      middleName: row.middle_name,
-      lastName: row.last_name,
-      roleTitle: row.role_title,
-      emailVerified: row.email_verified_at !== null,
-      isApproved: row.is_approved === 1,
-      createdAt: row.created_at,
-    },
+    account: accountOf(row),
   };
 }

@@ -4,6 +4,7 @@ import { createDb } from "../../db/client";
 import type { AppEnv, Config } from "../../env";
 import { recordAudit } from "../../lib/audit";
 import { clientIp } from "../../lib/client-ip";
+import { accountOf } from "../../lib/principal";
 import type { Principal } from "../../middleware/auth";
 import { authDeps } from "../auth/auth.context";
 import { API_KEY_PREFIX, hashApiKey, looksLikeApiKey } from "./api-keys.crypto";
@@ -135,15 +136,7 @@ async function authenticateApiKey(c: Context<AppEnv>, secret: string): Promise<A
       email: record.email,
       roles: found.roles,
       permissions: new Set(found.permissions),
-      account: {
-        firstName: record.first_name,
-        middleName: record.middle_name,
-        lastName: record.last_name,
-        roleTitle: record.role_title,
-        emailVerified: record.email_verified_at !== null,
-        isApproved: record.is_approved === 1,
-        createdAt: record.user_created_at,
-      },
+      account: accountOf({ ...record, created_at: record.user_created_at }),
     },
   };
 }

@@ -182,26 +182,24 @@ const signedIn = (context) => (sharedSignIn ??= signIn(context));
 
 /**
  * Refresh rotation: every request rotates a refresh token nobody used before. A pool of sessions
- * is issued up front (three per connection: the warm-up, the measured run and a spare); each
- * connection takes one and then follows its own rotation chain, sending the token the previous
- * response returned.
+ * is issued up front (three per connection: the warm-up, the measured run and a spare). A request
+ * takes the next unused token and its answer puts the rotated one back, so the connections follow
+ * rotation chains. (autocannon resets a connection's context after its last request, so the chain
+ * cannot live there.)
  */
 async function refreshChains(context, connections) {
   const account = await createAccount(context);
-  const pool = [];
-  for (let i = 0; i < connections * 3; i++) pool.push((await logIn(context, account)).refresh_token);
+  const unused = [];
+  for (let i = 0; i < connections * 3; i++) unused.push((await logIn(context, account)).refresh_token);
   return {
     requests: [
       {
         method: "POST",
         path: "/api/v1/auth/refresh",
         headers: { "content-type": "application/json" },
-        setupRequest: (req, state) => {
-          state.token ??= pool.pop();
-          return { ...req, body: JSON.stringify({ refresh_token: state.token }) };
-        },
-        onResponse: (status, body, state) => {
-          state.token = status === 200 ? JSON.parse(body).refresh_token : undefined;
+        setupRequest: (req) => ({ ...req, body: JSON.stringify({ refresh_token: unused.shift() }) }),
+        onResponse: (status, body) => {
+          if (status === 200) unused.push(JSON.parse(body).refresh_token);
         },
       },
     ],

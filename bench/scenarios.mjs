@@ -92,7 +92,7 @@ async function logIn({ request }, { email, password }) {
   return login.json();
 }
 
-async function signIn(context) {
+export async function signIn(context) {
   const account = await createAccount(context);
   const { access_token } = await logIn(context, account);
   return { headers: { Authorization: `Bearer ${access_token}` }, email: account.email, accessToken: access_token };

@@ -63,6 +63,9 @@ export { OWASP_ARGON2 } from "./src/env.ts";`,
   platform: "node",
   external: ["cloudflare:*"],
   plugins: [compiledWasm],
+  // `.txt` files are Text modules in the worker (wrangler's default rule): the file's content as the
+  // default export, which is exactly what esbuild's text loader produces (the common-password list).
+  loader: { ".txt": "text" },
   logLevel: "silent",
 });
 const lib = await import(pathToFileURL(path.join(outDir, "admin-lib.mjs")).href);

@@ -153,8 +153,12 @@ async function start({ scratch, vars, port, outdir, entry, dispose, setMiniflare
     scriptPath: bundle.entry,
     // Module names are relative to this root; the bundle lives outside the working directory.
     modulesRoot: path.dirname(bundle.entry),
-    // wrangler writes the argon2 .wasm beside index.js; workerd loads it precompiled, as in production.
-    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+    // wrangler writes the argon2 .wasm and the common-password .txt beside index.js; workerd loads
+    // them as wrangler's default rules do in production (precompiled WebAssembly, a Text string).
+    modulesRules: [
+      { type: "CompiledWasm", include: ["**/*.wasm"] },
+      { type: "Text", include: ["**/*.txt"] },
+    ],
     compatibilityDate: config.compatibility_date,
     compatibilityFlags: config.compatibility_flags,
     bindings,

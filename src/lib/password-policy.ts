@@ -10,7 +10,7 @@
  *   (register, reset, change), never for a login: an existing password is only verified.
  */
 import { z } from "@hono/zod-openapi";
-import { COMMON_PASSWORDS } from "../data/common-passwords";
+import commonPasswordsText from "../data/common-passwords.txt";
 import { ProblemError, toValidationIssues } from "./problem";
 
 /** Longest password accepted, in UTF-8 bytes: bounds the argon2 input and the request body. */
@@ -56,11 +56,23 @@ function codePointLength(text: string): number {
  */
 const UNPAIRED_SURROGATE = /\p{Surrogate}/u;
 
+/**
+ * The passwords of a list in the form of `src/data/common-passwords.txt`: one a line, in order,
+ * without blank lines and without `#` lines (the list's provenance and licence notice; the
+ * generator refuses entries that start with `#`).
+ *
+ * @example
+ * parsePasswordList("# a comment\n123456\npassword\n"); // ["123456", "password"]
+ */
+export function parsePasswordList(text: string): string[] {
+  return text.split(/\r?\n/).filter((line) => line !== "" && !line.startsWith("#"));
+}
+
 let commonPasswords: Set<string> | undefined;
 
 /** The list, parsed once per isolate on first use rather than at import (cold start). */
 function commonPasswordSet(): Set<string> {
-  commonPasswords ??= new Set(COMMON_PASSWORDS.split("\n"));
+  commonPasswords ??= new Set(parsePasswordList(commonPasswordsText));
   return commonPasswords;
 }
 

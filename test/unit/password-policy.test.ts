@@ -1,12 +1,13 @@
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import { describe, expect, it } from "vitest";
-import { COMMON_PASSWORDS } from "../../src/data/common-passwords";
+import commonPasswordsText from "../../src/data/common-passwords.txt";
 import {
   PASSWORD_MAX_BYTES,
   PASSWORD_MESSAGES,
   assertPasswordAcceptable,
   checkPassword,
   isCommonPassword,
+  parsePasswordList,
   passwordField,
   tooShortMessage,
 } from "../../src/lib/password-policy";
@@ -96,7 +97,13 @@ describe("checkPassword: content", () => {
 });
 
 describe("the common-password list", () => {
-  const entries = COMMON_PASSWORDS.split("\n");
+  const entries = parsePasswordList(commonPasswordsText);
+
+  it("skips the comment lines of its header", () => {
+    expect(commonPasswordsText.startsWith("# ")).toBe(true);
+    expect(entries.some((entry) => entry.startsWith("#"))).toBe(false);
+    expect(parsePasswordList("# comment\r\n123456\r\n\npassword\n")).toEqual(["123456", "password"]);
+  });
 
   it("ships at least the 10,000 most common passwords, without duplicates or blanks", () => {
     expect(entries.length).toBeGreaterThanOrEqual(10_000);

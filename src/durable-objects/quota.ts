@@ -1,5 +1,4 @@
-import { DurableObject } from "cloudflare:workers";
-import type { Bindings } from "../env";
+import { SqlObject } from "./sql-object";
 
 /** `day` and `month` reset at UTC midnight; `total` never resets (a running balance, e.g. stored bytes). */
 export type QuotaPeriod = "day" | "month" | "total";
@@ -53,25 +52,26 @@ export const LAPSED_SETTLE_MS = DAY_MS;
  * Each call is synchronous SQLite work with no await, so 50 parallel `reserve(1)` calls against one
  * free unit admit exactly one.
  */
-export class Quota extends DurableObject<Bindings> {
-  private schemaReady = false;
-  /** The scheduled alarm (ms), mirrored in memory so most calls need no storage round trip. */
-  private alarmAt: number | null = null;
-  /** The time source; tests replace it inside runInDurableObject to control periods and expiry. */
-  clock: () => number = () => Date.now();
-
-  constructor(ctx: DurableObjectState, env: Bindings) {
-    super(ctx, env);
-    ctx.blockConcurrencyWhile(async () => {
-      this.alarmAt = await ctx.storage.getAlarm();
-    });
-  }
-
-  /** Readiness probe: proves the namespace is reachable and its storage answers. */
-  async ping(): Promise<"pong"> {
-    this.ctx.storage.sql.exec("select 1");
-    return "pong";
-  }
+export class Quota extends SqlObject {
+  protected readonly schema = `create table if not exists usage (
+       period text primary key,
+       used integer not null,
+       expires_at integer
+     );
+     create table if not exists reservations (
+       id text primary key,
+       period text not null,
+       period_end integer,
+       units integer not null,
+       expires_at integer not null
+     );
+     create table if not exists lapsed_reservations (
+       id text primary key,
+       period text not null,
+       period_end integer,
+       units integer not null,
+       forget_at integer not null
+     );`;
 
   /** Holds `units` if they fit in what is left of the period. */
   reserve(units: number, terms: QuotaTerms, ttlSeconds = 300): ReserveResult {
@@ -154,45 +154,13 @@ export class Quota extends DurableObject<Bindings> {
       )
       .one().next;
     const rows = sql.exec<{ n: number }>("select (select count(*) from reservations) + (select count(*) from lapsed_reservations) + (select count(*) from usage) as n").one().n;
-    this.alarmAt = null;
-    if (rows === 0) {
-      this.schemaReady = false;
-      await this.ctx.storage.deleteAll();
-      return;
-    }
-    if (next !== null) {
-      this.alarmAt = next;
-      await this.ctx.storage.setAlarm(next);
-    }
+    await this.wipeOrSleepUntil(rows === 0, next);
   }
 
   /** Creates the tables on first use and drops what has expired, so every answer is current. */
   private prepare(now: number): void {
+    this.ensureSchema();
     const sql = this.ctx.storage.sql;
-    if (!this.schemaReady) {
-      sql.exec(
-        `create table if not exists usage (
-           period text primary key,
-           used integer not null,
-           expires_at integer
-         );
-         create table if not exists reservations (
-           id text primary key,
-           period text not null,
-           period_end integer,
-           units integer not null,
-           expires_at integer not null
-         );
-         create table if not exists lapsed_reservations (
-           id text primary key,
-           period text not null,
-           period_end integer,
-           units integer not null,
-           forget_at integer not null
-         );`,
-      );
-      this.schemaReady = true;
-    }
     // Expired reservations stop holding units but stay settleable for a while (see settle).
     sql.exec(
       `insert or ignore into lapsed_reservations (id, period, period_end, units, forget_at)
@@ -236,8 +204,7 @@ export class Quota extends DurableObject<Bindings> {
   /** Moves the alarm earlier when needed; alarm() itself sets the next one after it runs. */
   private wakeAt(at: number): void {
     if (this.alarmAt !== null && this.alarmAt <= at) return;
-    this.alarmAt = at;
-    void this.ctx.storage.setAlarm(at);
+    this.setAlarmSoon(at);
   }
 }
 

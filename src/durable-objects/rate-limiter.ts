@@ -1,5 +1,4 @@
-import { DurableObject } from "cloudflare:workers";
-import type { Bindings } from "../env";
+import { SqlObject } from "./sql-object";
 
 /** One policy to evaluate for this object's key. Limits travel with the call, so overrides apply at once. */
 export interface LimitRequest {
@@ -92,25 +91,19 @@ function slotOf(now: number, windowSeconds: number): number {
  * call), expired rows are pruned on every call, and an alarm wipes the object once all its rows
  * have expired.
  */
-export class RateLimiter extends DurableObject<Bindings> {
-  private schemaReady = false;
-  /** The scheduled alarm (ms), mirrored in memory so most calls need no storage round trip. */
-  private alarmAt: number | null = null;
-  /** The time source; tests replace it inside runInDurableObject to control the window. */
-  clock: () => number = () => Date.now();
+export class RateLimiter extends SqlObject {
+  protected readonly schema = `create table if not exists hits (
+       policy text not null,
+       at integer not null,
+       units integer not null,
+       expires_at integer not null,
+       primary key (policy, at)
+     ) without rowid`;
 
-  constructor(ctx: DurableObjectState, env: Bindings) {
-    super(ctx, env);
-    ctx.blockConcurrencyWhile(async () => {
-      this.alarmAt = await ctx.storage.getAlarm();
-    });
-  }
-
-  /** Readiness probe: proves the namespace is reachable and its storage answers. */
-  async ping(): Promise<"pong"> {
+  /** Also creates the table: the email shards are warmed with `ping` (src/lib/rate-limit/enforce.ts). */
+  override async ping(): Promise<"pong"> {
     this.ensureSchema();
-    this.ctx.storage.sql.exec("select 1");
-    return "pong";
+    return super.ping();
   }
 
   /** Evaluates every policy and, only if all admit the request, counts its cost in each of them. */
@@ -168,28 +161,7 @@ export class RateLimiter extends DurableObject<Bindings> {
     const sql = this.ctx.storage.sql;
     sql.exec("delete from hits where expires_at <= ?", now);
     const latest = sql.exec<{ latest: number | null }>("select max(expires_at) as latest from hits").one().latest;
-    if (latest === null) {
-      this.alarmAt = null;
-      this.schemaReady = false;
-      await this.ctx.storage.deleteAll();
-      return;
-    }
-    this.alarmAt = latest;
-    await this.ctx.storage.setAlarm(latest);
-  }
-
-  private ensureSchema(): void {
-    if (this.schemaReady) return;
-    this.ctx.storage.sql.exec(
-      `create table if not exists hits (
-         policy text not null,
-         at integer not null,
-         units integer not null,
-         expires_at integer not null,
-         primary key (policy, at)
-       ) without rowid`,
-    );
-    this.schemaReady = true;
+    await this.wipeOrSleepUntil(latest === null, latest);
   }
 
   /** Counts the request's units in the current slot; returns the slot (what a refund names). */
@@ -240,11 +212,10 @@ export class RateLimiter extends DurableObject<Bindings> {
     return request.window;
   }
 
+  /** Only when no alarm is set: alarm() itself moves on to the latest expiry. */
   private scheduleExpiry(at: number): void {
     if (this.alarmAt !== null) return;
-    this.alarmAt = at;
-    // Not awaited: the admission decision is already made; the output gate persists the alarm.
-    void this.ctx.storage.setAlarm(at);
+    this.setAlarmSoon(at);
   }
 }
 

@@ -53,7 +53,7 @@ await build({
 export { checkPassword } from "./src/lib/password-policy.ts";
 export { normalizeEmail } from "./src/lib/email.ts";
 export { newId } from "./src/lib/ids.ts";
-export { OWASP_ARGON2 } from "./src/env.ts";`,
+export { OWASP_ARGON2 } from "./src/config.ts";`,
     resolveDir: root,
     loader: "ts",
   },

@@ -1,7 +1,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import type { AppEnv } from "./env";
+import type { AppEnv } from "./bindings";
 import { allowedMethods } from "./lib/allowed-methods";
 import { describeError } from "./lib/logger";
 import { problemCatalog, ProblemError, problemResponse, toValidationIssues, type ProblemCode } from "./lib/problem";

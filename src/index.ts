@@ -1,6 +1,7 @@
 import { createApp } from "./app";
-import type { Bindings } from "./env";
-import { handleAiQueue, type DocumentJob } from "./modules/ai/ai.queue";
+import type { Bindings } from "./bindings";
+import type { DocumentJob } from "./modules/ai/ai.jobs";
+import { handleAiQueue } from "./modules/ai/ai.queue";
 import { auditSealer } from "./lib/audit-sealing";
 import { runScheduledSweep } from "./modules/files/files.sweep";
 

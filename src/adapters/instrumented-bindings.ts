@@ -1,4 +1,5 @@
-import type { Bindings, Config } from "../env";
+import type { Bindings } from "../bindings";
+import type { Config } from "../config";
 import { applyFaults, type FaultPlan, type FaultTarget } from "../lib/faults";
 import { recordMetric } from "../lib/metrics/recorder";
 

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { createDb } from "../db/client";
-import type { Bindings } from "../env";
+import type { Bindings } from "../bindings";
 import { sealAuditChain, type SealResult } from "../lib/audit";
 
 /** The one object that seals the chain (there must never be two). */

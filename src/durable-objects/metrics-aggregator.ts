@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import type { Bindings } from "../env";
+import type { Bindings } from "../bindings";
 import { addValues, type MetricBatch } from "../lib/metrics/recorder";
 
 interface SeriesRow extends Record<string, SqlStorageValue> {

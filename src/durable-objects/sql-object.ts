@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import type { Bindings } from "../env";
+import type { Bindings } from "../bindings";
 
 /**
  * What the counting objects (`RateLimiter`, `Quota`) share: a SQLite schema created on first use,

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { AUDIT_SEALER_NAME } from "../durable-objects/audit-sealer";
-import type { AppEnv, Bindings } from "../env";
+import type { AppEnv, Bindings } from "../bindings";
 import { describeError } from "./logger";
 
 const requested = new WeakSet<object>();

@@ -1,5 +1,5 @@
 import { errors as joseErrors, importJWK, jwtVerify, SignJWT, type JWK, type JWTHeaderParameters } from "jose";
-import type { Config, PrivateJwk } from "../env";
+import type { Config, PrivateJwk } from "../config";
 import { newId } from "./ids";
 
 /** RFC 9068: the media type of OAuth 2.0 access tokens; nothing else we issue carries it. */

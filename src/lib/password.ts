@@ -31,7 +31,7 @@ const ARGON2_VERSION = 0x13;
 /**
  * What one Workers isolate can compute: 128 MB of memory in all, so at most 64 MiB for the hash,
  * and a CPU budget of about 6.7 times OWASP's m=19456,t=2 (m × t ≤ 262,144 KiB-passes, ≈ 2.5 s).
- * The configuration (src/env.ts) and stored hashes are bounded by the same numbers.
+ * The configuration (src/config.ts) and stored hashes are bounded by the same numbers.
  */
 export const ARGON2_LIMITS = { memoryKib: 65_536, iterations: 16, parallelism: 4, memoryTimesIterations: 262_144 } as const;
 

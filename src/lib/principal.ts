@@ -1,5 +1,5 @@
 /**
- * The verified caller and how it is loaded. Types only depend on nothing here, so `env.ts`, the
+ * The verified caller and how it is loaded. Types only depend on nothing here, so `bindings.ts`, the
  * middleware and the modules can all import them without an import cycle.
  *
  * A principal is resolved from a credential (today: an access token's session; an API key can add

@@ -5,7 +5,7 @@
  * The sealed form `<kid>.<iv>.<ciphertext>` names its key; the caller's `context` (the user id) is
  * bound as additional data, so a ciphertext copied onto another user's row does not decrypt.
  */
-import type { MfaEncryptionKey } from "../env";
+import type { MfaEncryptionKey } from "../config";
 import { base64Url } from "./tokens";
 
 const IV_BYTES = 12;

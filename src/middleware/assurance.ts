@@ -14,7 +14,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../bindings";
 import { hasFreshSecondFactor, type AssuranceLevel } from "../lib/assurance";
 import { ProblemError } from "../lib/problem";
 import type { Principal } from "../lib/principal";

@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../bindings";
 import { InvalidTokenError, verifyAccessToken, type AccessTokenClaims } from "../lib/jwt";
 import type { Permission } from "../lib/permissions";
 import { type Principal, loadSessionPrincipal } from "../lib/principal";

@@ -1,5 +1,6 @@
 import { createMiddleware } from "hono/factory";
-import { loadConfig, type AppEnv } from "../env";
+import type { AppEnv } from "../bindings";
+import { loadConfig } from "../env";
 import { ProblemError } from "../lib/problem";
 
 const reported = new WeakSet<object>();

@@ -1,6 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import { instrumentBindings } from "../adapters/instrumented-bindings";
-import { loadConfig, type AppEnv } from "../env";
+import type { AppEnv } from "../bindings";
+import { loadConfig } from "../env";
 import { flushMetrics } from "../lib/metrics/flush";
 import { configureMetrics, flushDue, recordMetric, takeBatch } from "../lib/metrics/recorder";
 import { routeTemplate } from "../lib/route-template";

@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import { matchedRoutes } from "hono/route";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../bindings";
 import { clientIp } from "../lib/client-ip";
 import { normalizeEmail } from "../lib/email";
 import { type AppliedRateLimits, enforceRateLimits, type RateLimitCheck, writeRateLimitHeaders } from "../lib/rate-limit/enforce";

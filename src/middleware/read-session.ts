@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../bindings";
 
 /**
  * D1 read replication for the principal read (the one query every authenticated request makes).

@@ -1,7 +1,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
 import { matchedRoutes } from "hono/route";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../bindings";
 import { ProblemError } from "../lib/problem";
 
 /** `METHOD /hono/:path` → the query parameter names the route documents. */

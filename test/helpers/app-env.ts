@@ -3,7 +3,7 @@ import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:
 import { HTTPException } from "hono/http-exception";
 import { expect, vi } from "vitest";
 import { createApp } from "../../src/app";
-import type { AppEnv, Bindings } from "../../src/env";
+import type { AppEnv, Bindings } from "../../src/bindings";
 import { errorResponses, jsonBody, jsonContent } from "../../src/lib/openapi";
 import { recordContentType } from "./declared-content-types";
 

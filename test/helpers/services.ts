@@ -1,6 +1,7 @@
 import { env } from "cloudflare:test";
 import { createDb, type Database } from "../../src/db/client";
-import { parseConfig, type Config } from "../../src/env";
+import type { Config } from "../../src/config";
+import { parseConfig } from "../../src/env";
 import type { AuthDeps } from "../../src/modules/auth/auth.context";
 
 /** The configuration the worker under test runs with (the vitest bindings). */

@@ -7,7 +7,8 @@ import { aiPost, chat } from "../helpers/ai";
 import { fakeAiBinding } from "../helpers/ai-fakes";
 import { pdfWithText } from "../helpers/pdf";
 import { PNG, upload } from "./files-fixtures";
-import { handleAiQueue, type DocumentJob } from "../../src/modules/ai/ai.queue";
+import type { DocumentJob } from "../../src/modules/ai/ai.jobs";
+import { handleAiQueue } from "../../src/modules/ai/ai.queue";
 
 const encode = (text: string) => new TextEncoder().encode(text);
 

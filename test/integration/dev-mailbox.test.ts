@@ -1,7 +1,8 @@
 import { createExecutionContext, env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
-import { OWASP_ARGON2, parseConfig } from "../../src/env";
+import { OWASP_ARGON2 } from "../../src/config";
+import { parseConfig } from "../../src/env";
 import type { MailMessage } from "../../src/lib/mail/message";
 import { createMailTransport } from "../../src/lib/mail/transport";
 

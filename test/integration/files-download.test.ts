@@ -1,6 +1,7 @@
 import { env, SELF } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseConfig, type Config } from "../../src/env";
+import type { Config } from "../../src/config";
+import { parseConfig } from "../../src/env";
 import { signDownload } from "../../src/modules/files/files.links";
 import { expectProblem, expectSecurityHeaders } from "../helpers/app-env";
 import { authedFetch, checkedFetch, createUser, randomIp, type TestUser } from "../helpers/auth";

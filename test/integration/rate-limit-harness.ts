@@ -3,7 +3,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { createMiddleware } from "hono/factory";
 import { createApp } from "../../src/app";
-import type { AppEnv, Bindings } from "../../src/env";
+import type { AppEnv, Bindings } from "../../src/bindings";
 import { errorResponses, jsonBody, jsonContent } from "../../src/lib/openapi";
 import { ProblemError } from "../../src/lib/problem";
 import { enforceRateLimits } from "../../src/lib/rate-limit/enforce";

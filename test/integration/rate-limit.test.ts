@@ -2,7 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { SELF } from "cloudflare:test";
 import { createUser } from "../helpers/auth";
 import { describe, expect, it } from "vitest";
-import type { AppEnv } from "../../src/env";
+import type { AppEnv } from "../../src/bindings";
 import { QUOTA_EXCEEDED_TYPE } from "../../src/lib/problem";
 import { type KeySource, rateLimit } from "../../src/middleware/rate-limit";
 import { captureLogs } from "../helpers/app-env";

@@ -1,6 +1,8 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { configSchema, loadConfig, parseConfig, type Bindings, type ConfigResult } from "../../src/env";
+import type { Bindings } from "../../src/bindings";
+import { configSchema } from "../../src/config";
+import { loadConfig, parseConfig, type ConfigResult } from "../../src/env";
 
 /** The vitest key: a valid Ed25519 private JWK. */
 const [testKey] = JSON.parse(String(env.JWT_SIGNING_KEYS)) as Record<string, string>[];

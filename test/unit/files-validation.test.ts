@@ -1,6 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { parseConfig, type Config } from "../../src/env";
+import type { Config } from "../../src/config";
+import { parseConfig } from "../../src/env";
 import { ProblemError } from "../../src/lib/problem";
 import { createDownloadLink, verifyDownloadLink } from "../../src/modules/files/files.links";
 import { contentDisposition, parseRange } from "../../src/modules/files/files.serve";

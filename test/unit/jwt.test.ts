@@ -1,7 +1,8 @@
 import { env } from "cloudflare:test";
 import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, type JWK, type JWTPayload } from "jose";
 import { describe, expect, it } from "vitest";
-import { parseConfig, type Config } from "../../src/env";
+import type { Config } from "../../src/config";
+import { parseConfig } from "../../src/env";
 import { ACCESS_TOKEN_TYPE, InvalidTokenError, publicJwks, signAccessToken, verifyAccessToken } from "../../src/lib/jwt";
 import { forgeToken, genuineClaims, hmacToken, testPrivateJwk, testPublicJwk, unsignedToken, withPayload } from "../helpers/forge-token";
 

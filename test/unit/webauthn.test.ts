@@ -1,6 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { parseConfig, type Config } from "../../src/env";
+import type { Config } from "../../src/config";
+import { parseConfig } from "../../src/env";
 import { authenticationOptions, challengeOf, passkeyMethod, registrationOptions, verifyAssertion, verifyRegistration } from "../../src/modules/mfa/webauthn";
 import { b64url, SoftwareAuthenticator } from "../helpers/authenticator";
 

@@ -1,5 +1,6 @@
 import type { Context } from "hono";
-import type { AppEnv, Bindings, Config } from "../../env";
+import type { AppEnv, Bindings } from "../../bindings";
+import type { Config } from "../../config";
 import type { Logger } from "../logger";
 import { sha256Hex } from "../tokens";
 import type { MailMessage } from "./message";

@@ -1,4 +1,4 @@
-import type { Config } from "../../env";
+import type { Config } from "../../config";
 
 /**
  * An absolute link into the service, always from PUBLIC_BASE_URL: never from the request's Host or

@@ -1,5 +1,6 @@
 import { createDb } from "../../db/client";
-import type { Bindings, Config } from "../../env";
+import type { Bindings } from "../../bindings";
+import type { Config } from "../../config";
 import { createCaptureTransport } from "./capture-transport";
 import { createHttpTransport } from "./http-transport";
 import { MailError, type MailTransport } from "./message";

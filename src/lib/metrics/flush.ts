@@ -1,4 +1,4 @@
-import type { Bindings } from "../../env";
+import type { Bindings } from "../../bindings";
 import { describeError, type Logger } from "../logger";
 import { recordMetric, takeBatch, type MetricBatch } from "./recorder";
 

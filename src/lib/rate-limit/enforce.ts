@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { LimitDecision, LimitRequest, LimitState, RateLimiter } from "../../durable-objects/rate-limiter";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../../bindings";
 import { recordMetric } from "../metrics/recorder";
 import { describeError } from "../logger";
 import { ProblemError, QUOTA_EXCEEDED_TYPE } from "../problem";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Config } from "../../env";
+import type { Config } from "../../config";
 
 /**
  * The rate-limit policy catalog: every limit the API enforces, declared once. Operators change

@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../../bindings";
 import { partitionChecks, type RateLimitCheck } from "./enforce";
 import { resolvePolicies } from "./policies";
 import { rateLimitSecret } from "./secret";

@@ -1,4 +1,4 @@
-import type { Bindings } from "../../env";
+import type { Bindings } from "../../bindings";
 import { rateLimitField, rateLimitPolicyField } from "../../lib/rate-limit/headers";
 import { quotaFor, type QuotaClient, type QuotaStatus } from "../../lib/rate-limit/quota";
 import { ProblemError, QUOTA_EXCEEDED_TYPE } from "../../lib/problem";

@@ -86,7 +86,7 @@ export const LOCAL_MODELS_JSON = JSON.stringify([
   { id: "local/embed", provider: "local", kind: "embedding", input_usd_per_mtok: 0.02, dimensions: 256 },
 ]);
 
-/** The AI block of the configuration schema (merged into configSchema in src/env.ts). */
+/** The AI block of the configuration schema (merged into configSchema in src/config.ts). */
 export const aiConfigShape = {
   /** JSON list of models; the development default is LOCAL_MODELS_JSON, staging/production have none unless set. */
   AI_MODELS: z.string().optional(),

@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import { createDb } from "../../db/client";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../../bindings";
 import { clientIp } from "../../lib/client-ip";
 import { describeError } from "../../lib/logger";
 import { enforceRateLimits } from "../../lib/rate-limit/enforce";

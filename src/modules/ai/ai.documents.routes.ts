@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { createDb } from "../../db/client";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../../bindings";
 import { errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
 import { principalOf, requirePermission } from "../../middleware/auth";
 import { aiGuard, gatewayDeps } from "./ai.context";

@@ -1,5 +1,6 @@
 import type { Database } from "../../db/client";
-import type { Bindings, Config } from "../../env";
+import type { Bindings } from "../../bindings";
+import type { Config } from "../../config";
 import { recordAudit, type AuditActor } from "../../lib/audit";
 import { ProblemError } from "../../lib/problem";
 import type { Principal } from "../../middleware/auth";

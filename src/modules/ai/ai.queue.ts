@@ -1,23 +1,20 @@
 import { and, eq } from "drizzle-orm";
 import { createDb, type Database } from "../../db/client";
 import { aiChunks, aiDocuments, files } from "../../db/schema";
-import { loadConfig, type Bindings, type Config } from "../../env";
+import type { Bindings } from "../../bindings";
+import type { Config } from "../../config";
+import { loadConfig } from "../../env";
 import { createLogger } from "../../lib/logger";
 import { budgetsFor, loadPolicy } from "./ai.budget";
 import { defaultModel } from "./ai.config";
 import { costMicroUsd } from "./ai.cost";
 import { chunkText, extractText, UnindexableError } from "./ai.extract";
+import type { DocumentJob } from "./ai.jobs";
 import { countTokens } from "./ai.tokens";
 import { recordUsage } from "./ai.usage";
 import { providerFor } from "./providers";
 import { chunkId } from "./vector-store/store";
 import { vectorStoreFor } from "./vector-store";
-
-/** One queued indexing job. */
-export interface DocumentJob {
-  documentId: string;
-  ownerId: string;
-}
 
 /** The dead-letter queue's name (wrangler.toml): jobs that exhausted their retries land there. */
 export const DEAD_LETTER_QUEUE = "ai-documents-dlq";

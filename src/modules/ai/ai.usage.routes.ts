@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../../bindings";
 import { errorResponses, jsonContent } from "../../lib/openapi";
 import { ProblemError } from "../../lib/problem";
 import { principalOf, requirePermission } from "../../middleware/auth";

@@ -1,7 +1,8 @@
 import type { Context } from "hono";
 import { USER_ACCESS_COLUMNS } from "../../db/access-sql";
 import { createDb } from "../../db/client";
-import type { AppEnv, Config } from "../../env";
+import type { AppEnv } from "../../bindings";
+import type { Config } from "../../config";
 import { recordAudit } from "../../lib/audit";
 import { clientIp } from "../../lib/client-ip";
 import { accountOf } from "../../lib/principal";

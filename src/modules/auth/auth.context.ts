@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { createDb, type Database } from "../../db/client";
-import type { AppEnv, Config } from "../../env";
+import type { AppEnv } from "../../bindings";
+import type { Config } from "../../config";
 import type { AuditActor } from "../../lib/audit";
 import { requestAuditSeal } from "../../lib/audit-sealing";
 import { clientIp } from "../../lib/client-ip";

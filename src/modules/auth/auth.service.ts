@@ -1,7 +1,7 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { emailTokens, roles, userRoles, users } from "../../db/schema";
-import type { Config } from "../../env";
+import type { Config } from "../../config";
 import { recordAudit, writeWithAudit } from "../../lib/audit";
 import { recordMetric } from "../../lib/metrics/recorder";
 import { abortUnless, guarded } from "../../lib/batch-guard";

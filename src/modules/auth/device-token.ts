@@ -8,7 +8,7 @@
  * time and the nonce under RATE_LIMIT_SECRET. Stateless: nothing is stored; a token is only ever
  * minted after a correct password, so holding one proves that someone signed in from it.
  */
-import type { Config } from "../../env";
+import type { Config } from "../../config";
 import { rateLimitSecret } from "../../lib/rate-limit/secret";
 import { base64Url, timingSafeEqual } from "../../lib/tokens";
 

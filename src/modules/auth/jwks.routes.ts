@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../../bindings";
 import { publicJwks } from "../../lib/jwt";
 import { errorResponses, jsonContent } from "../../lib/openapi";
 import { JwksSchema } from "./auth.schemas";

@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../../bindings";
 import { normalizeEmail } from "../../lib/email";
 import { jsonBodyOf } from "../../middleware/rate-limit";
 import { verifyDeviceToken } from "./device-token";

@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { createDb } from "../../db/client";
-import { isLoopbackUrl, type AppEnv } from "../../env";
+import type { AppEnv } from "../../bindings";
+import { isLoopbackUrl } from "../../env";
 import { errorResponses, jsonContent, PUBLIC_ACCESS } from "../../lib/openapi";
 import { ProblemError } from "../../lib/problem";
 import { MailboxQuerySchema, MailboxSchema } from "./dev.schemas";

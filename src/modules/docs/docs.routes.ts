@@ -1,7 +1,8 @@
 import { swaggerUI } from "@hono/swagger-ui";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv, Config } from "../../env";
+import type { AppEnv } from "../../bindings";
+import type { Config } from "../../config";
 import { ProblemError } from "../../lib/problem";
 
 /** Where Swagger UI's files are served from the worker's own assets (see wrangler.toml [assets]). */

@@ -1,5 +1,6 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { AppEnv, Config, Environment } from "../../env";
+import type { AppEnv } from "../../bindings";
+import type { Config, Environment } from "../../config";
 import { applyConfigBounds } from "../../lib/config-bounds";
 import { responseHeaderComponents } from "../../lib/openapi";
 import { APP_VERSION } from "../../version";

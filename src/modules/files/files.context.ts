@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { createDb } from "../../db/client";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../../bindings";
 import { requestAuditSeal } from "../../lib/audit-sealing";
 import { clientIp } from "../../lib/client-ip";
 import type { FilesDeps } from "./files.service";

@@ -3,7 +3,7 @@
  * The link itself is the credential (for browsers and `<a download>`, which cannot send a bearer
  * token), so it names one file, expires within FILE_LINK_TTL and cannot be altered.
  */
-import type { Config } from "../../env";
+import type { Config } from "../../config";
 import { base64Url, sha256Hex, timingSafeEqual } from "../../lib/tokens";
 
 /** Domain-separates these MACs from any other use of the same secret; `v1` allows a format change. */

@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";
 import { files } from "../../db/schema";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../../bindings";
 import { drainBody, readBodyWithLimit } from "../../lib/body";
 import { assertConfigMax } from "../../lib/config-bounds";
 import { errorResponses, jsonContent, ProblemSchema } from "../../lib/openapi";

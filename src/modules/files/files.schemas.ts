@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { configMax } from "../../lib/config-bounds";
 import { pageSchema, PaginationQuerySchema } from "../../lib/pagination";
 
-/** The highest MAX_UPLOAD_BYTES the configuration accepts (src/env.ts). */
+/** The highest MAX_UPLOAD_BYTES the configuration accepts (src/config.ts). */
 const MAX_UPLOAD_CEILING = 100 * 1_048_576;
 const FILE_ID_EXAMPLE = "0193a6f0-5b1e-7c3a-9f4d-2b8e6a1c0d47";
 

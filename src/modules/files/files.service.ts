@@ -2,7 +2,7 @@ import { z } from "zod";
 import { and, desc, eq, sql, type SQL } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { files } from "../../db/schema";
-import type { Config } from "../../env";
+import type { Config } from "../../config";
 import { writeWithAudit, type AuditActor } from "../../lib/audit";
 import { newId } from "../../lib/ids";
 import { decodeCursor, toPage } from "../../lib/pagination";

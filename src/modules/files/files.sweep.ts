@@ -6,7 +6,8 @@
 import { inArray } from "drizzle-orm";
 import { createDb, type Database } from "../../db/client";
 import { files } from "../../db/schema";
-import { loadConfig, type Bindings } from "../../env";
+import type { Bindings } from "../../bindings";
+import { loadConfig } from "../../env";
 import { createLogger, describeError, type Logger } from "../../lib/logger";
 import { FILES_PREFIX } from "./files.storage";
 

@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../../bindings";
 import { recordMetric } from "../../lib/metrics/recorder";
 import { errorResponses, jsonContent, ProblemSchema } from "../../lib/openapi";
 import { APP_VERSION } from "../../version";

@@ -1,4 +1,4 @@
-import type { Bindings } from "../../env";
+import type { Bindings } from "../../bindings";
 import type { ReadinessCheck } from "./health.schemas";
 
 const CHECK_TIMEOUT_MS = 2_000;

@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../../bindings";
 import { PROMETHEUS_CONTENT_TYPE } from "../../lib/metrics/exposition";
 import { errorResponses } from "../../lib/openapi";
 import { requirePermission } from "../../middleware/auth";

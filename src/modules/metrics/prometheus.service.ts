@@ -1,4 +1,4 @@
-import type { Bindings } from "../../env";
+import type { Bindings } from "../../bindings";
 import { renderExposition, type GaugeFamily } from "../../lib/metrics/exposition";
 import { flushMetrics, metricsAggregator } from "../../lib/metrics/flush";
 import type { Logger } from "../../lib/logger";

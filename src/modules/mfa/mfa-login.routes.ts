@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../../bindings";
 import { errorResponses, jsonBody, jsonContent, PUBLIC_ACCESS } from "../../lib/openapi";
 import { withRateLimit } from "../../lib/rate-limit/openapi";
 import type { PolicyName } from "../../lib/rate-limit/policies";

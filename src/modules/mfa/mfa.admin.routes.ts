@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { mfaChallenges, recoveryCodes, totpFactors, users, webauthnCredentials } from "../../db/schema";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../../bindings";
 import { writeWithAudit } from "../../lib/audit";
 import { buildLink, mfaChangedEmail } from "../../lib/mail";
 import { errorResponses } from "../../lib/openapi";

@@ -3,7 +3,7 @@
  * which methods a login can offer, and whether a session has a fresh second factor.
  */
 import type { Context } from "hono";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../../bindings";
 
 export type SecondFactorMethod = "totp" | "webauthn" | "recovery_code";
 

@@ -13,7 +13,7 @@ import {
   type PublicKeyCredentialRequestOptionsJSON,
   type RegistrationResponseJSON,
 } from "@simplewebauthn/server";
-import type { Config } from "../../env";
+import type { Config } from "../../config";
 import { base64Url } from "../../lib/tokens";
 import { fromBase64Url } from "../../lib/secret-box";
 

@@ -1,5 +1,5 @@
 import { USER_ACCESS_COLUMNS } from "../../db/access-sql";
-import type { Config } from "../../env";
+import type { Config } from "../../config";
 import { InvalidTokenError, verifyAccessToken } from "../../lib/jwt";
 import { sha256Hex } from "../../lib/tokens";
 import { PRINCIPAL_SQL } from "../../lib/principal";

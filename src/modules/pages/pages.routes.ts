@@ -1,5 +1,6 @@
 import { Hono, type Context } from "hono";
-import type { AppEnv, Config } from "../../env";
+import type { AppEnv } from "../../bindings";
+import type { Config } from "../../config";
 import { HOSTED_PAGE_PATHS, isHostedLink, type EmailLinkKind } from "../../lib/mail";
 import { PASSWORD_MAX_BYTES } from "../../lib/password-policy";
 import { ProblemError } from "../../lib/problem";

@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../../bindings";
 import { errorResponses, jsonContent } from "../../lib/openapi";
 import { problemCatalog, ProblemError, type ProblemCode } from "../../lib/problem";
 import { problemExplanations } from "../../lib/problem-explanations";

@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../../bindings";
 import { principalOf } from "../../middleware/auth";
 import type { Caller } from "./roles.guards";
 

@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../../bindings";
 import { errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
 import { requireAssurance } from "../../middleware/assurance";
 import { requirePermission } from "../../middleware/auth";

@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono, type z } from "@hono/zod-openapi";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../../bindings";
 import { describeError } from "../../lib/logger";
 import { errorResponses, jsonBody, jsonContent } from "../../lib/openapi";
 import { requireAssurance } from "../../middleware/assurance";

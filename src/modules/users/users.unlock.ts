@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../../bindings";
 import { writeWithAudit } from "../../lib/audit";
 import { errorResponses } from "../../lib/openapi";
 import { resetRateLimits } from "../../lib/rate-limit/reset";

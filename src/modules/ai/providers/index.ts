@@ -1,4 +1,5 @@
-import type { Bindings, Config } from "../../../env";
+import type { Bindings } from "../../../bindings";
+import type { Config } from "../../../config";
 import { applyFaults } from "../../../lib/faults";
 import type { AiModel } from "../ai.config";
 import { createLocalProvider } from "./local";

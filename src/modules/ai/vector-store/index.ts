@@ -1,4 +1,5 @@
-import type { Bindings, Config } from "../../../env";
+import type { Bindings } from "../../../bindings";
+import type { Config } from "../../../config";
 import { ProblemError } from "../../../lib/problem";
 import { createD1VectorStore } from "./d1-local";
 import type { VectorStore } from "./store";

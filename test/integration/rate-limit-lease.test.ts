@@ -46,6 +46,18 @@ describe("approximate policies lease units instead of calling the limiter per re
     expect(statuses.every((status) => status === 200 || status === 429)).toBe(true);
   });
 
+  it("serves a burst from one refill: concurrent requests wait for the lease in flight instead of each calling the limiter", async () => {
+    const user = `user-${crypto.randomUUID()}`;
+    const limiter = countingLimiter();
+    // Leases of 100 units (the most one call takes), for api_user and the address's api_anonymous.
+    const bindings = { ...limiter.bindings, ...limitTo("api_user", 100_000, 60) };
+    const statuses = (await Promise.all(Array.from({ length: 250 }, () => send(app, asUser(user), bindings)))).map((response) => response.status);
+    expect(statuses.every((status) => status === 200)).toBe(true);
+    // Three refills of each lease at most (250 requests, 100 units each). Before, every request
+    // that found the lease empty while it was being refilled made its own call: about 500 calls.
+    expect(limiter.calls()).toBeLessThanOrEqual(8);
+  });
+
   it("remembers a refusal briefly: a flood is refused without a limiter call each", async () => {
     const user = `user-${crypto.randomUUID()}`;
     const limiter = countingLimiter();

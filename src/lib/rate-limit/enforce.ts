@@ -6,7 +6,7 @@ import { describeError } from "../logger";
 import { ProblemError, QUOTA_EXCEEDED_TYPE } from "../problem";
 import { rateLimitField, rateLimitHeaders, rateLimitPolicyField } from "./headers";
 import { emailShardName, emailShardOf, EMAIL_SHARDS, ipBucket, keyedPartitionName, partitionName } from "./keys";
-import { abandonLeaseRequest, leaseRequestSize, returnToLease, storeLease, takeFromLease } from "./lease";
+import { abandonLeaseRequest, leaseRequestSize, refillInFlight, returnToLease, storeLease, takeFromLease, type LeaseOutcome } from "./lease";
 import { rateLimitSecret } from "./secret";
 import { type PolicyName, type ResolvedPolicy, resolvePolicies } from "./policies";
 
@@ -68,7 +68,13 @@ function bucketKey(policy: ResolvedPolicy, key: string): string {
   return policy.key === "ip" ? ipBucket(key) : key;
 }
 
-export async function partitionChecks(policies: Record<PolicyName, ResolvedPolicy>, checks: readonly RateLimitCheck[], secret: string): Promise<Partition[]> {
+/** `leaseClaims`: the checks that claimed their lease's refill, with the units to ask for. */
+export async function partitionChecks(
+  policies: Record<PolicyName, ResolvedPolicy>,
+  checks: readonly RateLimitCheck[],
+  secret: string,
+  leaseClaims: ReadonlyMap<RateLimitCheck, number> = new Map(),
+): Promise<Partition[]> {
   const byName = new Map<string, Partition>();
   for (const check of checks) {
     const policy = policies[check.policy];
@@ -87,7 +93,7 @@ export async function partitionChecks(policies: Record<PolicyName, ResolvedPolic
     if (existing) existing.request.cost += cost;
     else {
       const request: LimitRequest = { policy: policy.name, limit: policy.limit, window: policy.window, cost, ...(bucket ? { bucket } : {}) };
-      const upTo = policy.approximate ? leaseRequestSize(policy, raw) : undefined;
+      const upTo = leaseClaims.get(check);
       if (upTo !== undefined) request.upTo = upTo;
       partition.checks.push({ policy, request, key: raw });
     }
@@ -216,14 +222,18 @@ export async function enforceRateLimits(c: Context<AppEnv>, checks: readonly Rat
   const leaseStates: LimitState[] = [];
   const leaseRefusals: LimitState[] = [];
   const remote: RateLimitCheck[] = [];
+  const leaseClaims = new Map<RateLimitCheck, number>();
   for (const check of checks) {
     const policy = policies[check.policy];
     const cost = check.cost ?? 1;
-    const outcome = policy.approximate ? takeFromLease(policy, bucketKey(policy, check.key), cost) : { kind: "ask" as const };
-    if (outcome.kind === "ask") remote.push(check);
-    else if (outcome.kind === "refused") leaseRefusals.push(outcome.state);
+    const key = bucketKey(policy, check.key);
+    const outcome: LeaseOutcome & { upTo?: number } = policy.approximate ? await fromIsolateLease(policy, key, cost) : { kind: "ask" };
+    if (outcome.kind === "ask") {
+      remote.push(check);
+      if (outcome.upTo !== undefined) leaseClaims.set(check, outcome.upTo);
+    } else if (outcome.kind === "refused") leaseRefusals.push(outcome.state);
     else {
-      fromLease.push({ policy, key: bucketKey(policy, check.key), cost });
+      fromLease.push({ policy, key, cost });
       leaseStates.push(approximateState(policy));
     }
   }
@@ -238,7 +248,7 @@ export async function enforceRateLimits(c: Context<AppEnv>, checks: readonly Rat
     throw rejection(leaseRefusals, [...applied.values()]);
   }
 
-  const partitions = await partitionChecks(policies, remote, await rateLimitSecret(config));
+  const partitions = await partitionChecks(policies, remote, await rateLimitSecret(config), leaseClaims);
   const namespace = c.env.RATE_LIMITER;
   const call = (partitions: Partition[]): Promise<PartitionResult[]> =>
     Promise.all(
@@ -302,6 +312,25 @@ export async function enforceRateLimits(c: Context<AppEnv>, checks: readonly Rat
       record(c, updates.flat());
     },
   };
+}
+
+/** Rounds a request waits for other requests' lease refills before asking the object itself. */
+const MAX_REFILL_WAITS = 8;
+
+/**
+ * Takes `cost` units from the isolate's lease; when it is empty while another request refills it,
+ * waits for that refill (at most the limiter's timeout per round) and takes again. `ask` means this
+ * request must call the object; with `upTo` it claimed the refill (in the same synchronous step as
+ * finding none in flight, so the requests that wake together claim it once) and asks for a lease.
+ */
+async function fromIsolateLease(policy: ResolvedPolicy, key: string, cost: number): Promise<LeaseOutcome & { upTo?: number }> {
+  for (let round = 0; ; round++) {
+    const outcome = takeFromLease(policy, key, cost);
+    if (outcome.kind !== "ask") return outcome;
+    const refill = refillInFlight(policy, key);
+    if (!refill || round === MAX_REFILL_WAITS) return { kind: "ask", upTo: leaseRequestSize(policy, key) };
+    await withTimeout(refill, LIMITER_TIMEOUT_MS).catch(() => {});
+  }
 }
 
 /** The state shown for a request admitted from a lease: the policy's numbers, no remaining count. */

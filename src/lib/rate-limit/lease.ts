@@ -36,8 +36,21 @@ interface Lease {
 const MAX_LEASES = 10_000;
 const leases = new Map<string, Lease>();
 
-/** Keys with a lease request in flight: concurrent requests ask for their own unit only. */
-const asking = new Set<string>();
+/**
+ * Lease requests in flight, per lease key. Requests that find the lease empty while one is in
+ * flight wait for it (single flight) instead of each calling the object for their own unit: under
+ * many concurrent requests that herd of one-unit calls queued on one object and throughput fell
+ * to a few requests per second.
+ */
+interface Refill {
+  done: Promise<void>;
+  finish: () => void;
+  startedAt: number;
+}
+const refills = new Map<string, Refill>();
+
+/** A refill older than this has lost its caller (who always ends it within the limiter's timeout). */
+const STALE_REFILL_MS = 5_000;
 
 /** The policy's numbers are part of the key, so a changed override never uses an old lease. */
 function leaseKey(policy: ResolvedPolicy, key: string): string {
@@ -69,21 +82,46 @@ export function takeFromLease(policy: ResolvedPolicy, key: string, cost: number,
 }
 
 /**
- * How many units a call to the object should ask for: a whole lease, unless another request of
- * this isolate is already asking for one for the same key (then just `cost`, or a burst of
- * concurrent first requests would each take a lease and exhaust the limit between them).
- * Every call that got a number must end with `storeLease` or `abandonLeaseRequest`.
+ * The lease request in flight for this key, if any: wait for it, then `takeFromLease` again.
+ *
+ * @example
+ * for (let round = 0; outcome.kind === "ask" && round < MAX_REFILL_WAITS; round++) {
+ *   const refill = refillInFlight(policy, key);
+ *   if (!refill) break;
+ *   await refill;
+ *   outcome = takeFromLease(policy, key, cost);
+ * }
  */
-export function leaseRequestSize(policy: ResolvedPolicy, key: string): number | undefined {
+export function refillInFlight(policy: ResolvedPolicy, key: string, now = Date.now()): Promise<void> | undefined {
+  const refill = refills.get(leaseKey(policy, key));
+  if (!refill) return undefined;
+  if (now - refill.startedAt <= STALE_REFILL_MS) return refill.done;
+  endRefill(leaseKey(policy, key));
+  return undefined;
+}
+
+/**
+ * Claims the refill of this key's lease: returns how many units the call to the object should ask
+ * for (a whole lease), or undefined when another request is already refilling it (then this call
+ * asks for its own cost only). Every claim must end with `storeLease` or `abandonLeaseRequest`.
+ */
+export function leaseRequestSize(policy: ResolvedPolicy, key: string, now = Date.now()): number | undefined {
   const id = leaseKey(policy, key);
-  if (asking.has(id)) return undefined;
-  asking.add(id);
+  if (refills.has(id)) return undefined;
+  let finish = () => {};
+  const done = new Promise<void>((resolve) => (finish = resolve));
+  refills.set(id, { done, finish, startedAt: now });
   return leaseSize(policy);
 }
 
-/** Ends a lease request that got no answer (the limiter failed). */
+function endRefill(id: string): void {
+  refills.get(id)?.finish();
+  refills.delete(id);
+}
+
+/** Ends a lease request that got no answer (the limiter failed, or another policy refused). */
 export function abandonLeaseRequest(policy: ResolvedPolicy, key: string): void {
-  asking.delete(leaseKey(policy, key));
+  endRefill(leaseKey(policy, key));
 }
 
 /**
@@ -91,19 +129,22 @@ export function abandonLeaseRequest(policy: ResolvedPolicy, key: string): void {
  * granted beyond this request's cost, or the refusal.
  */
 export function storeLease(policy: ResolvedPolicy, key: string, cost: number, state: LimitState, asked: boolean, now = Date.now()): void {
-  if (asked) asking.delete(leaseKey(policy, key));
   prune(now);
   if (!state.allowed) {
     const retryAt = now + state.retryAfter * 1000;
     leases.set(leaseKey(policy, key), { units: 0, expiresAt: Math.min(now + LEASE_TTL_MS, retryAt), refused: state, retryAt });
-    return;
+  } else {
+    const spare = (state.granted ?? cost) - cost;
+    if (spare > 0) keepUnits(leaseKey(policy, key), spare, now);
   }
-  const spare = (state.granted ?? cost) - cost;
-  if (spare <= 0) return;
+  if (asked) endRefill(leaseKey(policy, key));
+}
+
+function keepUnits(id: string, spare: number, now: number): void {
   // Units still left from an earlier lease stay usable until their own expiry is near enough.
-  const existing = leases.get(leaseKey(policy, key));
+  const existing = leases.get(id);
   const kept = existing && !existing.refused && existing.expiresAt > now ? existing.units : 0;
-  leases.set(leaseKey(policy, key), { units: kept + spare, expiresAt: now + LEASE_TTL_MS });
+  leases.set(id, { units: kept + spare, expiresAt: now + LEASE_TTL_MS });
 }
 
 /** Gives units back to the isolate's lease (the request was refused by another policy). */

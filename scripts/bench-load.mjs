@@ -2,9 +2,10 @@
 //
 //   npm run bench:load [-- --load-seconds 60 --load-connections 1000 --soak-minutes 10 --soak-connections 64]
 //
-// 1. Runtime alone: a worker that only answers "ok", in the same local runtime (workerd through
-//    Miniflare), at the load connection count. Socket errors here come from the local runtime and
-//    the loopback stack, not from this service's code.
+// 1. Runtime alone, at the load connection count, in the same local runtime (workerd through
+//    Miniflare): a worker that only answers "ok", then a stand-in with none of this service's code
+//    that costs about what /users/me costs (one Durable Object call, one D1 read, a few ms of CPU).
+//    Socket errors here come from the local runtime and the loopback stack, not from this service.
 // 2. GET /health, then GET /api/v1/users/me (signed in), each at the load connection count for the
 //    load duration: req/s, p50/p99, socket errors, timeouts, 5xx.
 // 3. A soak: GET /api/v1/users/me at the soak connection count for the soak duration, sampling
@@ -63,9 +64,15 @@ function rssMiB(pid) {
 /** Runs autocannon and summarises what a user would feel. */
 async function load(name, options) {
   const statuses = new Map();
+  const errorCodes = new Map();
   const result = await new Promise((resolve, reject) => {
     const instance = autocannon({ timeout: 30, ...options }, (error, value) => (error ? reject(error) : resolve(value)));
     instance.on("response", (_client, status) => statuses.set(status, (statuses.get(status) ?? 0) + 1));
+    // What a socket error was (ECONNRESET, EPIPE, a timeout…): says which side gave up.
+    instance.on("reqError", (error) => {
+      const code = error?.code ?? error?.message ?? "unknown";
+      errorCodes.set(code, (errorCodes.get(code) ?? 0) + 1);
+    });
   });
   const fivexx = [...statuses].filter(([status]) => status >= 500).reduce((sum, [, count]) => sum + count, 0);
   const row = {
@@ -80,10 +87,11 @@ async function load(name, options) {
     timeouts: result.timeouts,
     "5xx": fivexx,
     statuses: Object.fromEntries(statuses),
+    error_codes: Object.fromEntries(errorCodes),
   };
   console.log(
     `  ${name}: ${row.req_per_s} req/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms, max ${row.max_ms} ms, ` +
-      `socket errors ${row.socket_errors}, timeouts ${row.timeouts}, 5xx ${row["5xx"]}, statuses ${JSON.stringify(row.statuses)}`,
+      `socket errors ${row.socket_errors} ${JSON.stringify(row.error_codes)}, timeouts ${row.timeouts}, 5xx ${row["5xx"]}, statuses ${JSON.stringify(row.statuses)}`,
   );
   return row;
 }
@@ -91,15 +99,36 @@ async function load(name, options) {
 console.log(`• load ${loadSeconds} s at ${loadConnections} connections; soak ${soakSeconds / 60} min at ${soakConnections}; load average ${os.loadavg()[0].toFixed(2)}`);
 
 // 1. The local runtime alone.
-const bare = new Miniflare({ host: "127.0.0.1", port: 0, modules: true, script: 'export default { fetch: () => new Response("ok") };', compatibilityDate: "2026-04-01" });
+const STAND_IN = `import { DurableObject } from "cloudflare:workers";
+export class Counter extends DurableObject { n = 0; hit() { return ++this.n; } }
+export default {
+  async fetch(request, env) {
+    if (new URL(request.url).pathname === "/") return new Response("ok");
+    const end = Date.now() + 4;
+    while (Date.now() < end) {}
+    await env.COUNTER.get(env.COUNTER.idFromName("one")).hit();
+    await env.DB.prepare("select 1").first();
+    return new Response("ok");
+  },
+};`;
+const bare = new Miniflare({
+  host: "127.0.0.1",
+  port: 0,
+  modules: true,
+  script: STAND_IN,
+  compatibilityDate: "2026-04-01",
+  d1Databases: { DB: "stand-in" },
+  durableObjects: { COUNTER: { className: "Counter", useSQLite: true } },
+});
 const bareUrl = (await bare.ready).toString().replace(/\/$/, "");
-console.log("• the local runtime alone (a worker answering \"ok\")");
+console.log("• the local runtime alone: a worker answering \"ok\", then a stand-in costing about what /users/me costs (a Durable Object call, a D1 read, 4 ms of CPU), none of this service's code");
 const runtime = await load("runtime only: GET /", { url: `${bareUrl}/`, connections: loadConnections, duration: loadSeconds });
+const standIn = await load("runtime only: stand-in", { url: `${bareUrl}/stand-in`, connections: loadConnections, duration: loadSeconds });
 await bare.dispose();
 
 // 2. The service.
 const server = await serveBundle({ vars: serverVars });
-const rows = [runtime];
+const rows = [runtime, standIn];
 let failed = false;
 try {
   const meScenario = scenarios.find((scenario) => scenario.path === "/api/v1/users/me");
@@ -130,13 +159,15 @@ try {
     const last = samples.at(-1);
     console.log(`  memory: ${first.rss_mib} MiB after the first sample → ${last.rss_mib} MiB at the end`);
   }
-  failed = rows.slice(1).some((row) => row.socket_errors + row.timeouts + row["5xx"] > 0);
+  failed = rows.slice(2).some((row) => row.socket_errors + row.timeouts + row["5xx"] > 0);
 } finally {
   await server.dispose();
 }
 console.log(JSON.stringify({ date: new Date().toISOString(), load_average_1m: os.loadavg()[0], rows: rows.map(({ memory, ...row }) => row) }));
-if (runtime.socket_errors + runtime.timeouts > 0) {
-  console.log("• the runtime alone had socket errors or timeouts: at this load they come from the local runtime, not the worker");
+for (const row of [runtime, standIn]) {
+  if (row.socket_errors + row.timeouts > 0) {
+    console.log(`• ${row.name} had ${row.socket_errors} socket errors and ${row.timeouts} timeouts: at this load the local runtime itself drops connections, without any of this service's code`);
+  }
 }
 if (failed) {
   console.error("✗ the service had socket errors, timeouts or 5xx");

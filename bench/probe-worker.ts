@@ -13,7 +13,7 @@
  */
 import type { Context } from "hono";
 import { createApp } from "../src/app";
-import type { AppEnv, Bindings } from "../src/env";
+import type { AppEnv, Bindings } from "../src/bindings";
 import { hashPassword, verifyPassword } from "../src/lib/password";
 import { loadSessionPrincipal, type Principal } from "../src/lib/principal";
 import { ProblemError } from "../src/lib/problem";

@@ -9,9 +9,6 @@ import { ARGON2_LIMITS } from "./lib/password";
 import { rateLimitOverrideProblems } from "./lib/rate-limit/policies";
 import { aiConfigProblems } from "./modules/ai/ai.config";
 
-// bench/probe-worker.ts imports these types from here; the source imports them from ./bindings.
-export type { AppEnv, Bindings } from "./bindings";
-
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
 
 /** Checks that only matter where real users are: staging and production never run on dev defaults. */

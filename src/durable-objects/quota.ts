@@ -32,6 +32,25 @@ export type SettleResult =
   /** The reservation is unknown: already settled, or expired more than LAPSED_SETTLE_MS ago. */
   | { ok: false; reason: "unknown_reservation" };
 
+/**
+ * One counter of a call. An object holds any number of counters of one subject (the AI budget
+ * object: daily tokens and monthly cost), so work that spends several budgets takes one call. The
+ * counter named `""` is the object's own: its rows carry no prefix, as before objects held several.
+ */
+export interface CounterTerms extends QuotaTerms {
+  counter: string;
+}
+
+export type ReserveAllResult =
+  | { ok: true; reservationId: string; expiresAt: number; counters: QuotaStatus[] }
+  /** Nothing is held; `fits` tells which counters refused. */
+  | { ok: false; counters: Array<QuotaStatus & { fits: boolean }> };
+
+export type SettleAllResult =
+  /** Per counter; `held` 0 for a counter the reservation did not hold. */
+  | { ok: true; counters: Array<{ held: number; charged: number } & QuotaStatus> }
+  | { ok: false; reason: "unknown_reservation" };
+
 interface ReservationRow extends Record<string, SqlStorageValue> {
   period: string;
   period_end: number | null;
@@ -50,7 +69,8 @@ export const LAPSED_SETTLE_MS = DAY_MS;
  * day, stored bytes per user in total. Work reserves its worst case before it starts and settles
  * the actual amount afterwards; reservations that are never settled expire and free their units.
  * Each call is synchronous SQLite work with no await, so 50 parallel `reserve(1)` calls against one
- * free unit admit exactly one.
+ * free unit admit exactly one. Budgets spent together (AI tokens and cost) are counters of one
+ * object (`reserveAll`), so a call holds both in one round trip and still admits exactly.
  */
 export class Quota extends SqlObject {
   protected readonly schema = `create table if not exists usage (
@@ -75,24 +95,42 @@ export class Quota extends SqlObject {
 
   /** Holds `units` if they fit in what is left of the period. */
   reserve(units: number, terms: QuotaTerms, ttlSeconds = 300): ReserveResult {
+    const result = this.reserveAll([{ counter: "", units, ...terms }], ttlSeconds);
+    if (!result.ok) {
+      const { fits: _, ...status } = result.counters[0]!;
+      return { ok: false, ...status };
+    }
+    return { ok: true, reservationId: result.reservationId, expiresAt: result.expiresAt, ...result.counters[0]! };
+  }
+
+  /**
+   * Holds units on several counters at once, all or none: when any does not fit, nothing is held.
+   * One reservation id covers every counter; settle or release it with `settleAll`.
+   */
+  reserveAll(parts: ReadonlyArray<CounterTerms & { units: number }>, ttlSeconds = 300): ReserveAllResult {
     const now = this.clock();
-    assertUnits(units);
+    assertCounters(parts);
+    for (const part of parts) assertUnits(part.units);
     this.prepare(now);
-    const period = periodKey(terms.period, now);
-    const before = this.status(period, terms, now);
-    if (units > before.remaining) return { ok: false, ...before };
+    const before = parts.map((part) => {
+      const status = this.status(part.counter, periodKey(part.period, now), part, now);
+      return { ...status, fits: part.units <= status.remaining };
+    });
+    if (before.some((status) => !status.fits)) return { ok: false, counters: before };
     const reservationId = crypto.randomUUID();
     const expiresAt = now + ttlSeconds * 1000;
-    this.ctx.storage.sql.exec(
-      "insert into reservations (id, period, period_end, units, expires_at) values (?, ?, ?, ?, ?)",
-      reservationId,
-      period,
-      periodEnd(terms.period, now),
-      units,
-      expiresAt,
-    );
+    for (const part of parts) {
+      this.ctx.storage.sql.exec(
+        "insert into reservations (id, period, period_end, units, expires_at) values (?, ?, ?, ?, ?)",
+        rowId(reservationId, part.counter),
+        storedKey(part.counter, periodKey(part.period, now)),
+        periodEnd(part.period, now),
+        part.units,
+        expiresAt,
+      );
+    }
     this.wakeAt(expiresAt);
-    return { ok: true, reservationId, expiresAt, ...this.status(period, terms, now) };
+    return { ok: true, reservationId, expiresAt, counters: parts.map((part) => this.status(part.counter, periodKey(part.period, now), part, now)) };
   }
 
   /**
@@ -103,21 +141,27 @@ export class Quota extends SqlObject {
    * was admitted in has ended, the units are charged to the current period instead of being lost.
    */
   settle(reservationId: string, actual: number, terms: QuotaTerms): SettleResult {
+    const result = this.settleAll(reservationId, [{ counter: "", actual, ...terms }]);
+    return result.ok ? { ok: true, ...result.counters[0]! } : result;
+  }
+
+  /** `settle` for a reservation of `reserveAll`: every counter it held, in one call. */
+  settleAll(reservationId: string, parts: ReadonlyArray<CounterTerms & { actual: number }>): SettleAllResult {
     const now = this.clock();
-    assertUnits(actual);
+    assertCounters(parts);
+    for (const part of parts) assertUnits(part.actual);
     this.prepare(now);
-    const sql = this.ctx.storage.sql;
-    let row = sql.exec<ReservationRow>("select period, period_end, units from reservations where id = ?", reservationId).toArray()[0];
-    if (row) sql.exec("delete from reservations where id = ?", reservationId);
-    else {
-      row = sql.exec<ReservationRow>("select period, period_end, units from lapsed_reservations where id = ?", reservationId).toArray()[0];
-      if (!row) return { ok: false, reason: "unknown_reservation" };
-      sql.exec("delete from lapsed_reservations where id = ?", reservationId);
-    }
-    const periodOver = row.period_end !== null && row.period_end <= now;
-    const period = periodOver ? periodKey(terms.period, now) : row.period;
-    this.charge(period, actual, periodOver ? periodEnd(terms.period, now) : row.period_end);
-    return { ok: true, held: row.units, charged: actual, ...this.status(period, terms, now) };
+    const rows = parts.map((part) => this.take(rowId(reservationId, part.counter)));
+    if (rows.every((row) => row === undefined)) return { ok: false, reason: "unknown_reservation" };
+    const counters = parts.map((part, index) => {
+      const row = rows[index];
+      if (!row) return { held: 0, charged: 0, ...this.status(part.counter, periodKey(part.period, now), part, now) };
+      const periodOver = row.period_end !== null && row.period_end <= now;
+      const period = periodOver ? periodKey(part.period, now) : row.period.slice(prefixOf(part.counter).length);
+      this.charge(storedKey(part.counter, period), part.actual, periodOver ? periodEnd(part.period, now) : row.period_end);
+      return { held: row.units, charged: part.actual, ...this.status(part.counter, period, part, now) };
+    });
+    return { ok: true, counters };
   }
 
   /**
@@ -125,19 +169,31 @@ export class Quota extends SqlObject {
    * (a deleted file gives its bytes back). Usage never goes below zero.
    */
   adjust(units: number, terms: QuotaTerms): QuotaStatus {
+    return this.adjustAll([{ counter: "", units, ...terms }])[0]!;
+  }
+
+  adjustAll(parts: ReadonlyArray<CounterTerms & { units: number }>): QuotaStatus[] {
     const now = this.clock();
-    if (!Number.isSafeInteger(units)) throw new RangeError("units must be an integer");
+    assertCounters(parts);
+    for (const part of parts) if (!Number.isSafeInteger(part.units)) throw new RangeError("units must be an integer");
     this.prepare(now);
-    const period = periodKey(terms.period, now);
-    this.charge(period, units, periodEnd(terms.period, now));
-    return this.status(period, terms, now);
+    return parts.map((part) => {
+      const period = periodKey(part.period, now);
+      this.charge(storedKey(part.counter, period), part.units, periodEnd(part.period, now));
+      return this.status(part.counter, period, part, now);
+    });
   }
 
   /** The current period's numbers, changing nothing. */
   usage(terms: QuotaTerms): QuotaStatus {
+    return this.usageAll([{ counter: "", ...terms }])[0]!;
+  }
+
+  usageAll(parts: readonly CounterTerms[]): QuotaStatus[] {
     const now = this.clock();
+    assertCounters(parts);
     this.prepare(now);
-    return this.status(periodKey(terms.period, now), terms, now);
+    return parts.map((part) => this.status(part.counter, periodKey(part.period, now), part, now));
   }
 
   /** Frees expired reservations and forgets ended periods; wipes the object when nothing is left. */
@@ -173,6 +229,19 @@ export class Quota extends SqlObject {
     sql.exec("delete from usage where expires_at is not null and expires_at <= ?", now);
   }
 
+  /** Removes a reservation (live or lapsed) and returns it; undefined when it is unknown. */
+  private take(id: string): ReservationRow | undefined {
+    const sql = this.ctx.storage.sql;
+    for (const table of ["reservations", "lapsed_reservations"] as const) {
+      const row = sql.exec<ReservationRow>(`select period, period_end, units from ${table} where id = ?`, id).toArray()[0];
+      if (row) {
+        sql.exec(`delete from ${table} where id = ?`, id);
+        return row;
+      }
+    }
+    return undefined;
+  }
+
   private charge(period: string, units: number, expiresAt: number | null): void {
     if (units === 0) return;
     this.ctx.storage.sql.exec(
@@ -186,10 +255,12 @@ export class Quota extends SqlObject {
     if (expiresAt !== null) this.wakeAt(expiresAt);
   }
 
-  private status(period: string, terms: QuotaTerms, now: number): QuotaStatus {
+  /** `period` is the plain key (`2026-05-01`); rows of a named counter store it prefixed. */
+  private status(counter: string, period: string, terms: QuotaTerms, now: number): QuotaStatus {
     const sql = this.ctx.storage.sql;
-    const used = sql.exec<{ used: number }>("select used from usage where period = ?", period).toArray()[0]?.used ?? 0;
-    const reserved = sql.exec<{ reserved: number }>("select coalesce(sum(units), 0) as reserved from reservations where period = ?", period).one().reserved;
+    const key = storedKey(counter, period);
+    const used = sql.exec<{ used: number }>("select used from usage where period = ?", key).toArray()[0]?.used ?? 0;
+    const reserved = sql.exec<{ reserved: number }>("select coalesce(sum(units), 0) as reserved from reservations where period = ?", key).one().reserved;
     const end = periodEnd(terms.period, now);
     return {
       period,
@@ -205,6 +276,24 @@ export class Quota extends SqlObject {
   private wakeAt(at: number): void {
     if (this.alarmAt !== null && this.alarmAt <= at) return;
     this.setAlarmSoon(at);
+  }
+}
+
+/**
+ * Named counters share the tables of the object's own counter (no layout change for objects that
+ * predate them): their period keys and reservation ids carry `<counter>/`, which no plain period
+ * key (`2026-05-01`, `2026-05`, `total`) or UUID contains.
+ */
+const prefixOf = (counter: string) => (counter === "" ? "" : `${counter}/`);
+const storedKey = (counter: string, period: string) => prefixOf(counter) + period;
+const rowId = (reservationId: string, counter: string) => (counter === "" ? reservationId : `${reservationId}/${counter}`);
+
+function assertCounters(parts: ReadonlyArray<{ counter: string }>): void {
+  const names = new Set<string>();
+  for (const { counter } of parts) {
+    if (counter !== "" && !/^[a-z][a-z0-9_]*$/.test(counter)) throw new RangeError(`invalid counter name ${JSON.stringify(counter)}`);
+    if (names.has(counter)) throw new RangeError(`counter ${JSON.stringify(counter)} named twice`);
+    names.add(counter);
   }
 }
 

@@ -1,7 +1,7 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { LAPSED_SETTLE_MS, periodEnd, periodKey, type Quota, type QuotaTerms } from "../../src/durable-objects/quota";
-import { quotaFor } from "../../src/lib/rate-limit/quota";
+import { LAPSED_SETTLE_MS, periodEnd, periodKey, type CounterTerms, type Quota, type QuotaTerms } from "../../src/durable-objects/quota";
+import { quotaFor, quotaSetFor } from "../../src/lib/rate-limit/quota";
 
 /** Storage is isolated per file, not per test: every test takes its own object. */
 function freshQuota(): DurableObjectStub<Quota> {
@@ -169,6 +169,70 @@ describe("Quota: reserve / settle", () => {
   });
 });
 
+describe("Quota: several counters in one object", () => {
+  const tokens: CounterTerms = { counter: "", limit: 100, period: "day" };
+  const cost: CounterTerms = { counter: "cost", limit: 10, period: "month" };
+
+  it("holds every counter or none: a counter that does not fit holds nothing on the others", async () => {
+    await controlled(freshQuota(), (quota, at) => {
+      const refused = at(T0).reserveAll([{ ...tokens, units: 50 }, { ...cost, units: 11 }]);
+      expect(refused).toMatchObject({ ok: false, counters: [{ fits: true, remaining: 100 }, { fits: false, remaining: 10, period: periodKey("month", T0) }] });
+      expect(quota.usageAll([tokens, cost])).toMatchObject([{ reserved: 0 }, { reserved: 0 }]);
+      const held = at(T0).reserveAll([{ ...tokens, units: 50 }, { ...cost, units: 10 }]);
+      expect(held).toMatchObject({ ok: true, counters: [{ reserved: 50, remaining: 50 }, { reserved: 10, remaining: 0 }] });
+    });
+  });
+
+  it("settles and releases every counter of a reservation once", async () => {
+    await controlled(freshQuota(), (quota, at) => {
+      const held = at(T0).reserveAll([{ ...tokens, units: 50 }, { ...cost, units: 10 }]);
+      if (!held.ok) throw new Error("expected a reservation");
+      expect(at(T0).settleAll(held.reservationId, [{ ...tokens, actual: 30 }, { ...cost, actual: 4 }])).toMatchObject({
+        ok: true,
+        counters: [{ held: 50, charged: 30, used: 30, reserved: 0 }, { held: 10, charged: 4, used: 4, reserved: 0, remaining: 6 }],
+      });
+      expect(at(T0).settleAll(held.reservationId, [{ ...tokens, actual: 30 }, { ...cost, actual: 4 }])).toEqual({ ok: false, reason: "unknown_reservation" });
+      const released = at(T0).reserveAll([{ ...tokens, units: 70 }, { ...cost, units: 6 }]);
+      if (!released.ok) throw new Error("expected a reservation");
+      expect(at(T0).settleAll(released.reservationId, [{ ...tokens, actual: 0 }, { ...cost, actual: 0 }]).ok).toBe(true);
+      expect(quota.usageAll([tokens, cost])).toMatchObject([{ used: 30, reserved: 0, remaining: 70 }, { used: 4, reserved: 0, remaining: 6 }]);
+    });
+  });
+
+  it("keeps each counter's own period: the day counter resets at midnight, the month counter does not", async () => {
+    await controlled(freshQuota(), (quota, at) => {
+      const midnight = periodEnd("day", T0)!;
+      const held = at(midnight - 1_000).reserveAll([{ ...tokens, units: 60 }, { ...cost, units: 5 }], 600);
+      if (!held.ok) throw new Error("expected a reservation");
+      // Settled after midnight: tokens go to the new day, cost stays in the month.
+      const settled = at(midnight + 1_000).settleAll(held.reservationId, [{ ...tokens, actual: 40 }, { ...cost, actual: 3 }]);
+      expect(settled).toMatchObject({ ok: true, counters: [{ used: 40, period: periodKey("day", midnight) }, { used: 3, period: periodKey("month", T0) }] });
+      const nextMidnight = periodEnd("day", midnight)!;
+      expect(at(nextMidnight).usageAll([tokens, cost])).toMatchObject([{ used: 0, remaining: 100 }, { used: 3, remaining: 7 }]);
+    });
+  });
+
+  it("the object's own counter is the one a single-counter client reaches (rows from before several counters still count)", async () => {
+    await controlled(freshQuota(), (quota, at) => {
+      const old = at(T0).reserve(20, tokens);
+      if (!old.ok) throw new Error("expected a reservation");
+      at(T0).settle(old.reservationId, 20, tokens);
+      at(T0).reserve(30, tokens);
+      expect(at(T0).usageAll([tokens, cost])).toMatchObject([{ used: 20, reserved: 30, remaining: 50 }, { used: 0, reserved: 0 }]);
+      expect(at(T0).reserveAll([{ ...tokens, units: 51 }, { ...cost, units: 1 }])).toMatchObject({ ok: false, counters: [{ fits: false }, { fits: true }] });
+      expect(() => quota.reserveAll([{ ...tokens, units: 1 }, { ...tokens, units: 1 }])).toThrow(/named twice/);
+      expect(() => quota.usageAll([{ ...cost, counter: "a/b" }])).toThrow(/invalid counter/);
+    });
+  });
+
+  it("lets exactly one of 50 parallel reservations through when only the second counter is short", async () => {
+    const stub = freshQuota();
+    const results = await Promise.all(Array.from({ length: 50 }, () => stub.reserveAll([{ ...tokens, units: 1 }, { ...cost, units: 10 }])));
+    expect(results.filter((result) => result.ok)).toHaveLength(1);
+    expect(await stub.usageAll([tokens, cost])).toMatchObject([{ reserved: 1, remaining: 99 }, { reserved: 10, remaining: 0 }]);
+  });
+});
+
 describe("quotaFor (typed client)", () => {
   it("addresses one object per budget and subject, by a hash", async () => {
     const subject = `user-${crypto.randomUUID()}`;
@@ -183,5 +247,24 @@ describe("quotaFor (typed client)", () => {
     if (!second.ok) throw new Error("expected a reservation");
     expect(await tokens.release(second.reservationId)).toMatchObject({ ok: true, charged: 0, used: 250 });
     expect(await tokens.adjust(50)).toMatchObject({ used: 300 });
+  });
+});
+
+describe("quotaSetFor (typed client)", () => {
+  it("reaches the object quotaFor reaches under the same name, with named counters beside its own", async () => {
+    const subject = `user-${crypto.randomUUID()}`;
+    const single = quotaFor(env.QUOTA, { name: "ai_tokens", limit: 1_000, period: "day" }, subject);
+    await single.adjust(100);
+    const set = quotaSetFor(env.QUOTA, "ai_tokens", { tokens: { counter: "", limit: 1_000, period: "day" }, cost: { counter: "cost", limit: 50, period: "month" } }, subject);
+    const hold = await set.reserve({ tokens: 200, cost: 50 });
+    if (!hold.ok) throw new Error("expected a reservation");
+    expect(hold.counters).toMatchObject({ tokens: { used: 100, reserved: 200 }, cost: { reserved: 50, remaining: 0 } });
+    const refused = await set.reserve({ tokens: 1, cost: 1 });
+    expect(refused).toMatchObject({ ok: false, counters: { tokens: { fits: true }, cost: { fits: false } } });
+    expect(await set.settle(hold.reservationId, { tokens: 150, cost: 20 })).toBe(true);
+    expect(await set.release(hold.reservationId)).toBe(false);
+    expect(await set.adjust({ tokens: 10, cost: 5 })).toMatchObject({ tokens: { used: 260 }, cost: { used: 25 } });
+    expect(await single.usage()).toMatchObject({ used: 260 });
+    await expect(set.reserve({ tokens: -1, cost: 0 })).rejects.toThrow(/non-negative integer/);
   });
 });

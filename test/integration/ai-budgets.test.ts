@@ -4,6 +4,8 @@ import { createUser } from "../helpers/auth";
 import { expectProblem } from "../helpers/app-env";
 import { call, expectJson, roleIdOf } from "../helpers/rbac";
 import { aiPost, aiRole, chat, expectQuotaHeaders, expectQuotaProblem, usageRows } from "../helpers/ai";
+import { LOCAL_MODELS_JSON } from "../../src/modules/ai/ai.config";
+import { costMicroUsd } from "../../src/modules/ai/ai.cost";
 
 interface MyUsage {
   today: { tokens: number; cost_usd: number };
@@ -36,6 +38,29 @@ describe("AI budgets (Quota Durable Object)", () => {
     const usage = await expectJson<MyUsage>(await call(user.accessToken, "GET", "/ai/usage"), 200);
     const ok = rows.find((row) => row.outcome === "ok")!;
     expect(usage.budgets.daily_tokens).toMatchObject({ limit: worstCase, used: ok.input_tokens + ok.output_tokens, reserved: 0 });
+  }, 60_000);
+
+  it("the cost counter is exact under the same race: tokens for all 50, cost for one, one admitted and nothing left held", async () => {
+    const probe = await createUser({ roles: [await aiRole(null)] });
+    const measured = await chat(probe.accessToken, { messages: MESSAGE, max_tokens: 200 });
+    const [local] = JSON.parse(LOCAL_MODELS_JSON) as Array<{ input_usd_per_mtok: number; output_usd_per_mtok: number }>;
+    const price = { inputMicroUsdPerMtok: local!.input_usd_per_mtok * 1_000_000, outputMicroUsdPerMtok: local!.output_usd_per_mtok * 1_000_000 };
+    const worstCost = costMicroUsd(price, measured.usage.input_tokens, 200);
+
+    const user = await createUser({ roles: [await aiRole(1_000_000, worstCost)] });
+    const responses = await Promise.all(Array.from({ length: 50 }, () => aiPost(user.accessToken, "/ai/chat", { messages: MESSAGE, max_tokens: 200 })));
+    const statuses = responses.map((response) => response.status);
+    expect(statuses.filter((status) => status === 200)).toHaveLength(1);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(49);
+    const problem = await expectQuotaProblem(responses.find((response) => response.status === 429)!);
+    expect(problem["violated-policies"]).toEqual(["ai-cost"]);
+
+    const rows = await usageRows(user.id, 50);
+    const ok = rows.find((row) => row.outcome === "ok")!;
+    const usage = await expectJson<MyUsage>(await call(user.accessToken, "GET", "/ai/usage"), 200);
+    // The refused calls held no tokens either: both counters are exactly the one admitted call.
+    expect(usage.budgets.daily_tokens).toMatchObject({ used: ok.input_tokens + ok.output_tokens, reserved: 0 });
+    expect(Math.round(usage.budgets.monthly_cost_usd.used * 1_000_000)).toBe(ok.cost_micro_usd);
   }, 60_000);
 
   it("settled counters equal the sum of the recorded usage rows (chat, stream, ideas, enhance, autofill)", async () => {

@@ -1,4 +1,4 @@
-import type { Quota, QuotaPeriod, QuotaStatus, QuotaTerms, ReserveResult, SettleResult } from "../../durable-objects/quota";
+import type { CounterTerms, Quota, QuotaPeriod, QuotaStatus, QuotaTerms, ReserveResult, SettleResult } from "../../durable-objects/quota";
 import { partitionName } from "./keys";
 
 export type { QuotaPeriod, QuotaStatus, ReserveResult, SettleResult };
@@ -56,6 +56,69 @@ export function quotaFor(namespace: DurableObjectNamespace<Quota>, spec: QuotaSp
     },
     usage: async () => (await object()).usage(terms),
   };
+}
+
+/** One counter of a `quotaSetFor` object. */
+export interface CounterSpec {
+  /** `""` for the object's own counter (the one `quotaFor` with the same name reaches). */
+  counter: string;
+  limit: number;
+  period: QuotaPeriod;
+}
+
+export type QuotaSetReservation<K extends string> =
+  | { ok: true; reservationId: string; counters: Record<K, QuotaStatus> }
+  | { ok: false; counters: Record<K, QuotaStatus & { fits: boolean }> };
+
+/** Several budgets of one subject in one object: every method is one RPC, whatever the count. */
+export interface QuotaSetClient<K extends string> {
+  /** Holds units on every counter, or on none when any does not fit. */
+  reserve(units: Record<K, number>): Promise<QuotaSetReservation<K>>;
+  /** Charges what the work used on each counter and ends the reservation; false when it was unknown. */
+  settle(reservationId: string, actual: Record<K, number>): Promise<boolean>;
+  release(reservationId: string): Promise<boolean>;
+  adjust(units: Record<K, number>): Promise<Record<K, QuotaStatus>>;
+  usage(): Promise<Record<K, QuotaStatus>>;
+}
+
+/**
+ * The budgets `counters` of one subject, held by the one object `quotaFor(namespace, { name }, subject)`
+ * reaches, so all-or-nothing holds across them are exact and cost one round trip.
+ *
+ * @example
+ * const ai = quotaSetFor(c.env.QUOTA, "ai_tokens", { tokens: { counter: "", limit: 100_000, period: "day" }, cost: { counter: "ai_cost_micro_usd", limit: 5_000_000, period: "month" } }, userId);
+ * const hold = await ai.reserve({ tokens: 4_000, cost: 1_200 });
+ * if (hold.ok) await ai.settle(hold.reservationId, { tokens: 2_500, cost: 800 });
+ */
+export function quotaSetFor<K extends string>(
+  namespace: DurableObjectNamespace<Quota>,
+  name: string,
+  counters: Record<K, CounterSpec>,
+  subject: string,
+  reservationTtlSeconds = 300,
+): QuotaSetClient<K> {
+  const keys = Object.keys(counters) as K[];
+  const terms: CounterTerms[] = keys.map((key) => ({ counter: counters[key].counter, limit: counters[key].limit, period: counters[key].period }));
+  const byKey = <T>(values: readonly T[]) => Object.fromEntries(keys.map((key, index) => [key, values[index]!])) as Record<K, T>;
+  const withUnits = <F extends string>(field: F, units: Record<K, number>, check: (units: number) => number) =>
+    terms.map((term, index) => ({ ...term, [field]: check(units[keys[index]!]) }) as CounterTerms & Record<F, number>);
+  let stub: Promise<DurableObjectStub<Quota>> | undefined;
+  const object = () => (stub ??= partitionName(name, subject, "quota").then((id) => namespace.get(namespace.idFromName(id))));
+  return {
+    async reserve(units) {
+      const result = await (await object()).reserveAll(withUnits("units", units, checkUnits), reservationTtlSeconds);
+      return result.ok ? { ok: true, reservationId: result.reservationId, counters: byKey(result.counters) } : { ok: false, counters: byKey(result.counters) };
+    },
+    settle: async (reservationId, actual) => (await (await object()).settleAll(reservationId, withUnits("actual", actual, checkUnits))).ok,
+    release: async (reservationId) => (await (await object()).settleAll(reservationId, terms.map((term) => ({ ...term, actual: 0 })))).ok,
+    adjust: async (units) => byKey(await (await object()).adjustAll(withUnits("units", units, checkInteger))),
+    usage: async () => byKey(await (await object()).usageAll(terms)),
+  };
+}
+
+function checkInteger(units: number): number {
+  if (!Number.isSafeInteger(units)) throw new RangeError("units must be an integer");
+  return units;
 }
 
 /** Checked here as well as in the object, so a caller's mistake throws locally, with its stack. */

@@ -1,6 +1,6 @@
 import type { Bindings } from "../../bindings";
 import { rateLimitField, rateLimitPolicyField } from "../../lib/rate-limit/headers";
-import { quotaFor, type QuotaClient, type QuotaStatus } from "../../lib/rate-limit/quota";
+import { quotaSetFor, type QuotaSetClient, type QuotaStatus } from "../../lib/rate-limit/quota";
 import { ProblemError, QUOTA_EXCEEDED_TYPE } from "../../lib/problem";
 
 /** A user's AI policy: the most generous of their roles' (null: unlimited). */
@@ -48,16 +48,29 @@ const MONTH_SECONDS = 2_592_000;
 const RESERVATION_TTL_SECONDS = 900;
 
 export interface AiBudgets {
-  tokens: QuotaClient;
-  cost: QuotaClient;
+  /** Daily tokens and monthly cost: two counters of one object, so every step is one call. */
+  counters: QuotaSetClient<"tokens" | "cost">;
   policy: AiPolicy;
 }
 
+/**
+ * The user's AI budget object. It keeps the name of the object that held only the daily tokens
+ * before the cost moved in, with the tokens as its own counter, so the tokens used and held before
+ * that change still count. The monthly cost counter is new in it (see docs/ai.md, "Budgets").
+ */
 export function budgetsFor(bindings: Bindings, userId: string, policy: AiPolicy): AiBudgets {
   return {
     policy,
-    tokens: quotaFor(bindings.QUOTA, { name: "ai_tokens", limit: policy.dailyTokens ?? UNLIMITED, period: "day", reservationTtlSeconds: RESERVATION_TTL_SECONDS }, userId),
-    cost: quotaFor(bindings.QUOTA, { name: "ai_cost_micro_usd", limit: policy.monthlyCostMicroUsd ?? UNLIMITED, period: "month", reservationTtlSeconds: RESERVATION_TTL_SECONDS }, userId),
+    counters: quotaSetFor(
+      bindings.QUOTA,
+      "ai_tokens",
+      {
+        tokens: { counter: "", limit: policy.dailyTokens ?? UNLIMITED, period: "day" },
+        cost: { counter: "ai_cost_micro_usd", limit: policy.monthlyCostMicroUsd ?? UNLIMITED, period: "month" },
+      },
+      userId,
+      RESERVATION_TTL_SECONDS,
+    ),
   };
 }
 
@@ -68,27 +81,27 @@ export interface Hold {
 }
 
 /**
- * Reserves the worst case of a call (tokens and cost) before the provider is called. Both
- * budgets are exact Durable Object counters, so N parallel calls with room for one admit one.
- * When either does not fit, nothing stays held and a 429 `quota-exceeded` is thrown.
+ * Reserves the worst case of a call (tokens and cost) before the provider is called, in one
+ * Durable Object call that holds both or neither, so N parallel calls with room for one admit one.
+ * When either does not fit, nothing is held and a 429 `quota-exceeded` is thrown.
  */
 export async function reserve(budgets: AiBudgets, tokens: number, costMicroUsd: number): Promise<Hold> {
-  const [tokenHold, costHold] = await Promise.all([budgets.tokens.reserve(tokens), budgets.cost.reserve(costMicroUsd)]);
-  if (!tokenHold.ok || !costHold.ok) {
-    await Promise.all([tokenHold.ok && budgets.tokens.release(tokenHold.reservationId), costHold.ok && budgets.cost.release(costHold.reservationId)]);
-    throw quotaExceeded(budgets.policy, tokenHold.ok ? null : tokenHold, costHold.ok ? null : costHold, tokens);
+  const held = await budgets.counters.reserve({ tokens, cost: costMicroUsd });
+  if (!held.ok) {
+    const { tokens: tokenStatus, cost: costStatus } = held.counters;
+    throw quotaExceeded(budgets.policy, tokenStatus.fits ? null : tokenStatus, costStatus.fits ? null : costStatus, tokens);
   }
   let done = false;
   return {
     async settle(actualTokens, actualCost) {
       if (done) return;
       done = true;
-      await Promise.all([budgets.tokens.settle(tokenHold.reservationId, actualTokens), budgets.cost.settle(costHold.reservationId, actualCost)]);
+      await budgets.counters.settle(held.reservationId, { tokens: actualTokens, cost: actualCost });
     },
     async release() {
       if (done) return;
       done = true;
-      await Promise.all([budgets.tokens.release(tokenHold.reservationId), budgets.cost.release(costHold.reservationId)]);
+      await budgets.counters.release(held.reservationId);
     },
   };
 }

@@ -67,7 +67,7 @@ export async function indexDocument(db: Database, config: Config, bindings: Bind
     const policy = await loadPolicy(bindings.DB, job.ownerId);
     const cost = costMicroUsd(model, tokens, 0);
     const budgets = budgetsFor(bindings, job.ownerId, policy);
-    await Promise.all([budgets.tokens.adjust(tokens), budgets.cost.adjust(cost)]);
+    await budgets.counters.adjust({ tokens, cost });
     await recordUsage(db, {
       userId: job.ownerId, role: policy.role, model: model.id, endpoint: "documents", inputTokens: tokens, outputTokens: 0,
       costMicroUsd: cost, latencyMs: 0, ttfbMs: null, outcome: "ok", errorCode: null, requestId: null, at: Date.now(),

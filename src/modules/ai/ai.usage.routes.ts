@@ -31,11 +31,10 @@ aiUsageRoutes.openapi(myUsageRoute, async (c) => {
   const monthStart = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1);
   const policy = await loadPolicy(c.env.DB, userId);
   const budgets = budgetsFor(c.env, userId, policy);
-  const [today, month, tokens, cost] = await Promise.all([
+  const [today, month, { tokens, cost }] = await Promise.all([
     userUsageByModel(c.env.DB, userId, dayStart),
     userUsageByModel(c.env.DB, userId, monthStart),
-    budgets.tokens.usage(),
-    budgets.cost.usage(),
+    budgets.counters.usage(),
   ]);
   const total = (rows: typeof today) => ({
     tokens: rows.reduce((sum, row) => sum + row.input_tokens + row.output_tokens, 0),

@@ -1,3 +1,5 @@
+import { PRINCIPAL_ACCESS_COLUMNS } from "../db/access-sql";
+
 /**
  * The verified caller and how it is loaded. Types only depend on nothing here, so `bindings.ts`, the
  * middleware and the modules can all import them without an import cycle.
@@ -17,6 +19,13 @@ export interface PrincipalAccount {
   createdAt: number;
 }
 
+/** One role's AI policy fields (null: unlimited); the gateway combines them (ai.budget.ts). */
+export interface RoleAiLimits {
+  role: string;
+  dailyTokens: number | null;
+  monthlyCostMicroUsd: number | null;
+}
+
 /** The verified caller, loaded fresh from D1 on every request. */
 export interface Principal {
   userId: string;
@@ -30,6 +39,8 @@ export interface Principal {
   /** Role names, sorted. */
   roles: string[];
   permissions: Set<string>;
+  /** Every role's AI limits, by role name, read in the same query as the roles. */
+  aiLimits: RoleAiLimits[];
   account: PrincipalAccount;
 }
 
@@ -63,23 +74,29 @@ interface PrincipalRow extends AccountColumns {
   is_active: number;
   ended_at: number | null;
   expires_at: number;
-  roles: string;
+  role_rows: string;
   permissions: string;
+}
+
+/** The `role_rows` column of PRINCIPAL_ACCESS_COLUMNS: role names, sorted, and their AI limits. */
+export function parseRoleRows(json: string): { roles: string[]; aiLimits: RoleAiLimits[] } {
+  const rows = (JSON.parse(json) as Array<[string, number | null, number | null]>).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return {
+    roles: rows.map(([role]) => role),
+    aiLimits: rows.map(([role, dailyTokens, monthlyCostMicroUsd]) => ({ role, dailyTokens, monthlyCostMicroUsd })),
+  };
 }
 
 /*
  * One indexed read answers everything the request path needs: the session is live (not ended,
  * not past its absolute lifetime), the user still exists and is active, the user's current roles
- * and permissions, and the profile fields, so `GET /users/me` needs no second query.
+ * and permissions with each role's AI limits, and the profile fields, so neither `GET /users/me`
+ * nor the AI gateway needs a second query.
  */
 export const PRINCIPAL_SQL = `
 select u.id as user_id, u.email, u.is_active, s.ended_at, s.expires_at,
   u.first_name, u.middle_name, u.last_name, u.role_title, u.email_verified_at, u.is_approved, u.created_at,
-  (select json_group_array(r.name) from user_roles ur join roles r on r.id = ur.role_id where ur.user_id = u.id) as roles,
-  (select json_group_array(distinct p.name) from user_roles ur
-     join role_permissions rp on rp.role_id = ur.role_id
-     join permissions p on p.id = rp.permission_id
-   where ur.user_id = u.id) as permissions
+  ${PRINCIPAL_ACCESS_COLUMNS}
 from sessions s join users u on u.id = s.user_id
 where s.id = ?1 and s.user_id = ?2`;
 
@@ -107,7 +124,7 @@ export async function loadSessionPrincipal(db: Pick<D1Database, "prepare">, clai
     tokenId: claims.jti,
     apiKeyId: null,
     email: row.email,
-    roles: (JSON.parse(row.roles) as string[]).sort(),
+    ...parseRoleRows(row.role_rows),
     permissions: new Set(JSON.parse(row.permissions) as string[]),
     account: accountOf(row),
   };

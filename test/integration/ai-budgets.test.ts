@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { createUser } from "../helpers/auth";
 import { expectProblem } from "../helpers/app-env";
 import { call, expectJson, roleIdOf } from "../helpers/rbac";
-import { aiPost, aiRole, chat, expectQuotaHeaders, expectQuotaProblem, usageRows } from "../helpers/ai";
+import { aiPost, aiRole, chat, expectQuotaHeaders, expectQuotaProblem, setRolePolicy, usageRows } from "../helpers/ai";
 import { LOCAL_MODELS_JSON } from "../../src/modules/ai/ai.config";
 import { costMicroUsd } from "../../src/modules/ai/ai.cost";
 
@@ -93,6 +93,21 @@ describe("AI budgets (Quota Durable Object)", () => {
     expect(usage.budgets.daily_tokens.limit).toBeNull();
     expect(usage.budgets.daily_tokens.remaining).toBeNull();
     await chat(both.accessToken, { messages: MESSAGE });
+  });
+
+  it("a change of a role's AI policy applies from the holder's next request (the policy is read with the principal)", async () => {
+    const role = await aiRole(1_000_000);
+    const user = await createUser({ roles: [role] });
+    await chat(user.accessToken, { messages: MESSAGE });
+    await setRolePolicy(role, 0);
+    const refused = await expectQuotaProblem(await aiPost(user.accessToken, "/ai/chat", { messages: MESSAGE }));
+    expect(refused.detail).toMatch(/no AI use/);
+    await setRolePolicy(role, 1_000_000, 1);
+    expect((await expectQuotaProblem(await aiPost(user.accessToken, "/ai/chat", { messages: MESSAGE })))["violated-policies"]).toEqual(["ai-cost"]);
+    await setRolePolicy(role, null, null);
+    await chat(user.accessToken, { messages: MESSAGE });
+    const usage = await expectJson<MyUsage>(await call(user.accessToken, "GET", "/ai/usage"), 200);
+    expect(usage.budgets).toMatchObject({ role, daily_tokens: { limit: null }, monthly_cost_usd: { limit: null } });
   });
 
   it("the cost budget refuses too (ai-cost), with its own RateLimit fields", async () => {

@@ -51,7 +51,7 @@ describe("AI cost and policy arithmetic", () => {
   });
 
   it("takes the most generous of a user's roles (null is unlimited)", () => {
-    const row = (name: string, tokens: number | null, cost: number | null) => ({ name, ai_daily_token_limit: tokens, ai_monthly_cost_limit_micro_usd: cost });
+    const row = (role: string, dailyTokens: number | null, monthlyCostMicroUsd: number | null) => ({ role, dailyTokens, monthlyCostMicroUsd });
     expect(combinePolicies([row("guest", 0, 0), row("user", 100_000, null)])).toEqual({ dailyTokens: 100_000, monthlyCostMicroUsd: null, role: "user" });
     expect(combinePolicies([row("a", 5, 10), row("b", null, 3)])).toEqual({ dailyTokens: null, monthlyCostMicroUsd: 10, role: "b" });
     expect(combinePolicies([])).toEqual({ dailyTokens: 0, monthlyCostMicroUsd: 0, role: null });

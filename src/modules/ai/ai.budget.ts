@@ -1,6 +1,7 @@
 import type { Bindings } from "../../bindings";
 import { rateLimitField, rateLimitPolicyField } from "../../lib/rate-limit/headers";
 import { quotaSetFor, type QuotaSetClient, type QuotaStatus } from "../../lib/rate-limit/quota";
+import type { Principal, RoleAiLimits } from "../../lib/principal";
 import { ProblemError, QUOTA_EXCEEDED_TYPE } from "../../lib/problem";
 
 /** A user's AI policy: the most generous of their roles' (null: unlimited). */
@@ -11,33 +12,35 @@ export interface AiPolicy {
   role: string | null;
 }
 
-interface RolePolicyRow {
-  name: string;
-  ai_daily_token_limit: number | null;
-  ai_monthly_cost_limit_micro_usd: number | null;
-}
-
 /** null beats any number; otherwise the larger wins. */
-const moreGenerous = (a: number | null | undefined, b: number | null): boolean => a !== undefined && (a === null ? b !== null : b !== null && a > b);
+const moreGenerous = (a: number | null, b: number | null): boolean => (a === null ? b !== null : b !== null && a > b);
 
-/** One D1 read: the AI fields of every role the user holds now. */
+/**
+ * The caller's AI policy from the limits read with the principal (src/lib/principal.ts): the same
+ * query as the roles, so a changed role policy applies from the caller's next request, with no
+ * second read on the request path.
+ */
+export const policyOf = (principal: Pick<Principal, "aiLimits">): AiPolicy => combinePolicies(principal.aiLimits);
+
+/** One D1 read: the AI limits of every role the user holds now (for work without a principal: the queue). */
 export async function loadPolicy(db: D1Database, userId: string): Promise<AiPolicy> {
   const { results } = await db
     .prepare("select r.name, r.ai_daily_token_limit, r.ai_monthly_cost_limit_micro_usd from user_roles ur join roles r on r.id = ur.role_id where ur.user_id = ? order by r.name")
     .bind(userId)
-    .all<RolePolicyRow>();
-  return combinePolicies(results);
+    .all<{ name: string; ai_daily_token_limit: number | null; ai_monthly_cost_limit_micro_usd: number | null }>();
+  return combinePolicies(results.map((row) => ({ role: row.name, dailyTokens: row.ai_daily_token_limit, monthlyCostMicroUsd: row.ai_monthly_cost_limit_micro_usd })));
 }
 
-export function combinePolicies(rows: readonly RolePolicyRow[]): AiPolicy {
+/** Roles in name order; the first of equally generous token limits names the role. */
+export function combinePolicies(rows: readonly RoleAiLimits[]): AiPolicy {
   if (rows.length === 0) return { dailyTokens: 0, monthlyCostMicroUsd: 0, role: null };
   let tokens = rows[0]!;
-  let cost: number | null = rows[0]!.ai_monthly_cost_limit_micro_usd;
+  let cost = rows[0]!.monthlyCostMicroUsd;
   for (const row of rows.slice(1)) {
-    if (moreGenerous(row.ai_daily_token_limit, tokens.ai_daily_token_limit)) tokens = row;
-    if (moreGenerous(row.ai_monthly_cost_limit_micro_usd, cost)) cost = row.ai_monthly_cost_limit_micro_usd;
+    if (moreGenerous(row.dailyTokens, tokens.dailyTokens)) tokens = row;
+    if (moreGenerous(row.monthlyCostMicroUsd, cost)) cost = row.monthlyCostMicroUsd;
   }
-  return { dailyTokens: tokens.ai_daily_token_limit, monthlyCostMicroUsd: cost, role: tokens.name };
+  return { dailyTokens: tokens.dailyTokens, monthlyCostMicroUsd: cost, role: tokens.role };
 }
 
 /** Unlimited budgets still count (GET /ai/usage shows usage), against a limit nothing reaches. */

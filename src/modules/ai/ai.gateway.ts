@@ -4,7 +4,7 @@ import type { Config } from "../../config";
 import { recordAudit, type AuditActor } from "../../lib/audit";
 import { ProblemError } from "../../lib/problem";
 import type { Principal } from "../../middleware/auth";
-import { loadPolicy, budgetsFor, reserve, type AiPolicy, type Hold } from "./ai.budget";
+import { policyOf, budgetsFor, reserve, type AiPolicy, type Hold } from "./ai.budget";
 import { defaultModel, modelsOf, type AiModel } from "./ai.config";
 import { costMicroUsd, toUsd } from "./ai.cost";
 import { countMessageTokens, countTokens } from "./ai.tokens";
@@ -166,7 +166,7 @@ export async function prepareCall(deps: GatewayDeps, spec: CallSpec): Promise<Pr
   if (maxTokens < 1) {
     throw new ProblemError("payload_too_large", { detail: `The input needs about ${inputEstimate} tokens; ${model.id} holds ${model.contextWindow} in all.` });
   }
-  const policy = await loadPolicy(deps.bindings.DB, principal.userId);
+  const policy = policyOf(principal);
   const hold = await reserve(budgetsFor(deps.bindings, principal.userId, policy), inputEstimate + maxTokens, costMicroUsd(model, inputEstimate, maxTokens)).catch((error: unknown) => {
     if (error instanceof ProblemError) {
       record(deps, usageEvent(deps, { role: policy.role, model: model.id, endpoint: spec.endpoint, inputTokens: 0, outputTokens: 0, costMicroUsd: 0, latencyMs: Date.now() - started, ttfbMs: null, outcome: "refused", errorCode: "quota_exceeded" }));

@@ -1,5 +1,5 @@
 import { ProblemError } from "../../lib/problem";
-import { budgetsFor, loadPolicy, reserve } from "./ai.budget";
+import { budgetsFor, policyOf, reserve } from "./ai.budget";
 import { costMicroUsd } from "./ai.cost";
 import { pickModel, screenAll, type GatewayDeps } from "./ai.gateway";
 import { countTokens } from "./ai.tokens";
@@ -41,7 +41,7 @@ async function search(deps: GatewayDeps, query: string, limit: number, documentI
   const ids = await ownReadyDocuments(deps.bindings.DB, ownerId, documentIds);
   const model = pickModel(deps.config, deps.principal, undefined, "embedding");
   const tokens = countTokens(query);
-  const policy = await loadPolicy(deps.bindings.DB, ownerId);
+  const policy = policyOf(deps.principal);
   const hold = await reserve(budgetsFor(deps.bindings, ownerId, policy), tokens, costMicroUsd(model, tokens, 0));
   const started = Date.now();
   let embedded;

@@ -3,7 +3,7 @@ import type { AppEnv } from "../../bindings";
 import { errorResponses, jsonContent } from "../../lib/openapi";
 import { ProblemError } from "../../lib/problem";
 import { principalOf, requirePermission } from "../../middleware/auth";
-import { budgetsFor, loadPolicy } from "./ai.budget";
+import { budgetsFor, policyOf } from "./ai.budget";
 import { toUsd } from "./ai.cost";
 import { usageSummary, userUsageByModel } from "./ai.summary";
 import { riskScore } from "./ai.usage";
@@ -24,12 +24,13 @@ const myUsageRoute = createRoute({
 });
 
 aiUsageRoutes.openapi(myUsageRoute, async (c) => {
-  const userId = principalOf(c).userId;
+  const principal = principalOf(c);
+  const userId = principal.userId;
   const now = Date.now();
   const dayStart = Math.floor(now / DAY_MS) * DAY_MS;
   const date = new Date(now);
   const monthStart = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1);
-  const policy = await loadPolicy(c.env.DB, userId);
+  const policy = policyOf(principal);
   const budgets = budgetsFor(c.env, userId, policy);
   const [today, month, { tokens, cost }] = await Promise.all([
     userUsageByModel(c.env.DB, userId, dayStart),

@@ -1,11 +1,11 @@
 import type { Context } from "hono";
-import { USER_ACCESS_COLUMNS } from "../../db/access-sql";
+import { PRINCIPAL_ACCESS_COLUMNS } from "../../db/access-sql";
 import { createDb } from "../../db/client";
 import type { AppEnv } from "../../bindings";
 import type { Config } from "../../config";
 import { recordAudit } from "../../lib/audit";
 import { clientIp } from "../../lib/client-ip";
-import { accountOf } from "../../lib/principal";
+import { accountOf, parseRoleRows, type RoleAiLimits } from "../../lib/principal";
 import type { Principal } from "../../middleware/auth";
 import { authDeps } from "../auth/auth.context";
 import { API_KEY_PREFIX, hashApiKey, looksLikeApiKey } from "./api-keys.crypto";
@@ -31,7 +31,7 @@ export interface ApiKeyRecord {
   email_verified_at: number | null;
   is_approved: number;
   user_created_at: number;
-  roles: string;
+  role_rows: string;
   permissions: string;
 }
 
@@ -42,12 +42,12 @@ export interface ApiKeyRecord {
  */
 const API_KEY_SQL = `
 select k.id, k.owner_id, k.name, k.scopes, k.created_at, k.expires_at, k.revoked_at, k.last_used_at, u.email, u.is_active,
-  u.first_name, u.middle_name, u.last_name, u.role_title, u.email_verified_at, u.is_approved, u.created_at as user_created_at, ${USER_ACCESS_COLUMNS}
+  u.first_name, u.middle_name, u.last_name, u.role_title, u.email_verified_at, u.is_approved, u.created_at as user_created_at, ${PRINCIPAL_ACCESS_COLUMNS}
 from api_keys k join users u on u.id = k.owner_id
 where k.key_hash = ?1`;
 
 export type ApiKeyLookup =
-  | { state: "active"; record: ApiKeyRecord; roles: string[]; permissions: string[]; scopes: string[] }
+  | { state: "active"; record: ApiKeyRecord; roles: string[]; aiLimits: RoleAiLimits[]; permissions: string[]; scopes: string[] }
   | { state: "revoked" | "expired" | "owner_disabled"; record: ApiKeyRecord }
   | { state: "unknown" };
 
@@ -64,7 +64,7 @@ export async function lookupApiKey(db: D1Database, config: Config, secret: strin
   return {
     state: "active",
     record,
-    roles: (JSON.parse(record.roles) as string[]).sort(),
+    ...parseRoleRows(record.role_rows),
     permissions: scopes.filter((scope) => owned.has(scope)).sort(),
     scopes,
   };
@@ -136,6 +136,7 @@ async function authenticateApiKey(c: Context<AppEnv>, secret: string): Promise<A
       apiKeyId: record.id,
       email: record.email,
       roles: found.roles,
+      aiLimits: found.aiLimits,
       permissions: new Set(found.permissions),
       account: accountOf({ ...record, created_at: record.user_created_at }),
     },

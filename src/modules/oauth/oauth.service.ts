@@ -2,7 +2,7 @@ import { USER_ACCESS_COLUMNS } from "../../db/access-sql";
 import type { Config } from "../../config";
 import { InvalidTokenError, verifyAccessToken } from "../../lib/jwt";
 import { sha256Hex } from "../../lib/tokens";
-import { PRINCIPAL_SQL } from "../../lib/principal";
+import { PRINCIPAL_SQL, parseRoleRows } from "../../lib/principal";
 import { looksLikeApiKey } from "../api-keys/api-keys.crypto";
 import { revokeApiKey } from "../api-keys/api-keys.service";
 import { lookupApiKey } from "../api-keys/api-keys.verify";
@@ -69,7 +69,10 @@ async function introspectAccessToken(deps: Pick<AuthDeps, "db" | "config" | "now
     if (error instanceof InvalidTokenError) return INACTIVE;
     throw error;
   }
-  const row = await deps.db.$client.prepare(PRINCIPAL_SQL).bind(claims.sid, claims.sub).first<SubjectRow & { ended_at: number | null; expires_at: number }>();
+  const row = await deps.db.$client
+    .prepare(PRINCIPAL_SQL)
+    .bind(claims.sid, claims.sub)
+    .first<Omit<SubjectRow, "roles"> & { role_rows: string; ended_at: number | null; expires_at: number }>();
   if (!row || row.ended_at !== null || row.expires_at <= deps.now || row.is_active !== 1) return INACTIVE;
   return {
     active: true,
@@ -81,7 +84,7 @@ async function introspectAccessToken(deps: Pick<AuthDeps, "db" | "config" | "now
     iat: claims.iat,
     iss: deps.config.JWT_ISSUER ?? deps.config.PUBLIC_BASE_URL,
     aud: deps.config.JWT_AUDIENCE,
-    roles: sorted(row.roles),
+    roles: parseRoleRows(row.role_rows).roles,
     permissions: sorted(row.permissions),
     // What the token was issued with: a resource server can require aal2 without decoding the JWT.
     ...(claims.acr === "aal1" || claims.acr === "aal2" ? { acr: claims.acr } : {}),

@@ -8,7 +8,8 @@ import { enforceRateLimits } from "../../lib/rate-limit/enforce";
 import { principalOf, requirePermission } from "../../middleware/auth";
 import type { Permission } from "../../lib/permissions";
 import type { GatewayDeps } from "./ai.gateway";
-import { recentBlocks, riskScore } from "./ai.usage";
+import { recentBlocksCached } from "./ai.risk";
+import { riskScore } from "./ai.usage";
 import { retrieveForChat } from "./ai.search";
 
 /** Builds the gateway's dependencies from the request. */
@@ -39,11 +40,12 @@ export function gatewayDeps(c: Context<AppEnv>): GatewayDeps {
 /**
  * The per-user AI request limit (policy `ai_user`), tightened by the user's risk score: each call
  * costs 1 + 4 × risk units, so a user whose inputs were blocked ten times today gets a fifth of
- * the normal rate until the blocks age out.
+ * the normal rate until the blocks age out. The count is kept per isolate for at most a minute
+ * (ai.risk.ts), so this costs no D1 read on most requests.
  */
 const aiRateLimit: MiddlewareHandler<AppEnv> = createMiddleware<AppEnv>(async (c, next) => {
   const principal = principalOf(c);
-  const risk = riskScore(await recentBlocks(c.env.DB, principal.userId, Date.now()));
+  const risk = riskScore(await recentBlocksCached(c.env.DB, principal.userId, Date.now()));
   await enforceRateLimits(c, [{ policy: "ai_user", key: principal.userId, cost: 1 + Math.round(risk * 4) }]);
   await next();
 });

@@ -7,6 +7,7 @@ import type { Principal } from "../../middleware/auth";
 import { policyOf, budgetsFor, reserve, type AiPolicy, type Hold } from "./ai.budget";
 import { defaultModel, modelsOf, type AiModel } from "./ai.config";
 import { costMicroUsd, toUsd } from "./ai.cost";
+import { noteBlock } from "./ai.risk";
 import { countMessageTokens, countTokens } from "./ai.tokens";
 import { recordUsage, type UsageEvent, type UsageOutcome } from "./ai.usage";
 import { providerFor, type ProviderOverrides } from "./providers";
@@ -106,6 +107,7 @@ function record(deps: GatewayDeps, event: UsageEvent): void {
 
 /** A blocked input: recorded (it raises the risk score), audited, refused with the categories. */
 function blocked(deps: GatewayDeps, spec: CallSpec, model: string, result: ScreeningResult, policy: AiPolicy | null, started: number): ProblemError {
+  noteBlock(deps.principal.userId);
   record(deps, usageEvent(deps, { role: policy?.role ?? null, model, endpoint: spec.endpoint, inputTokens: 0, outputTokens: 0, costMicroUsd: 0, latencyMs: Date.now() - started, ttfbMs: null, outcome: "blocked", errorCode: "prompt_injection_suspected" }));
   deps.defer(() =>
     recordAudit(deps.db, deps.actor, {

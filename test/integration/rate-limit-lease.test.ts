@@ -46,16 +46,29 @@ describe("approximate policies lease units instead of calling the limiter per re
     expect(statuses.every((status) => status === 200 || status === 429)).toBe(true);
   });
 
-  it("serves a burst from one refill: concurrent requests wait for the lease in flight instead of each calling the limiter", async () => {
+  it("serves a burst of a key it admitted moments ago without a limiter call per request (admitted against the refills in flight)", async () => {
     const user = `user-${crypto.randomUUID()}`;
     const limiter = countingLimiter();
     // Leases of 100 units (the most one call takes), for api_user and the address's api_anonymous.
     const bindings = { ...limiter.bindings, ...limitTo("api_user", 100_000, 60) };
+    expect((await send(app, asUser(user), bindings)).status).toBe(200);
     const statuses = (await Promise.all(Array.from({ length: 250 }, () => send(app, asUser(user), bindings)))).map((response) => response.status);
     expect(statuses.every((status) => status === 200)).toBe(true);
-    // Three refills of each lease at most (250 requests, 100 units each). Before, every request
-    // that found the lease empty while it was being refilled made its own call: about 500 calls.
+    // 99 units left in each lease, then two refills each. Before, every request that found the lease
+    // empty while it was being refilled made its own call: about 500 calls for this burst.
     expect(limiter.calls()).toBeLessThanOrEqual(8);
+  });
+
+  it("admits nothing ahead of the limiter for a key it refused: a burst after the remembered refusal expires is refused in full", async () => {
+    const user = `user-${crypto.randomUUID()}`;
+    const overrides = limitTo("api_user", 40, 60);
+    let admitted = 0;
+    for (let i = 0; i < 45; i++) if ((await send(app, asUser(user), overrides)).status === 200) admitted += 1;
+    expect(admitted).toBeLessThanOrEqual(40);
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    const statuses = (await Promise.all(Array.from({ length: 50 }, () => send(app, asUser(user), overrides)))).map((response) => response.status);
+    expect(statuses.filter((status) => status === 200).length + admitted).toBeLessThanOrEqual(40);
+    expect(statuses.every((status) => status === 429 || status === 200)).toBe(true);
   });
 
   it("remembers a refusal briefly: a flood is refused without a limiter call each", async () => {

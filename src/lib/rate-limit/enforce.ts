@@ -6,7 +6,7 @@ import { describeError } from "../logger";
 import { ProblemError, QUOTA_EXCEEDED_TYPE } from "../problem";
 import { rateLimitField, rateLimitHeaders, rateLimitPolicyField } from "./headers";
 import { emailShardName, emailShardOf, EMAIL_SHARDS, ipBucket, keyedPartitionName, partitionName } from "./keys";
-import { abandonLeaseRequest, leaseRequestSize, refillInFlight, returnToLease, storeLease, takeFromLease, type LeaseOutcome } from "./lease";
+import { abandonLeaseRequest, returnToLease, storeLease, takeFromLease, type LeaseOutcome } from "./lease";
 import { rateLimitSecret } from "./secret";
 import { type PolicyName, type ResolvedPolicy, resolvePolicies } from "./policies";
 
@@ -227,7 +227,7 @@ export async function enforceRateLimits(c: Context<AppEnv>, checks: readonly Rat
     const policy = policies[check.policy];
     const cost = check.cost ?? 1;
     const key = bucketKey(policy, check.key);
-    const outcome: LeaseOutcome & { upTo?: number } = policy.approximate ? await fromIsolateLease(policy, key, cost) : { kind: "ask" };
+    const outcome: LeaseOutcome = policy.approximate ? takeFromLease(policy, key, cost) : { kind: "ask" };
     if (outcome.kind === "ask") {
       remote.push(check);
       if (outcome.upTo !== undefined) leaseClaims.set(check, outcome.upTo);
@@ -242,6 +242,7 @@ export async function enforceRateLimits(c: Context<AppEnv>, checks: readonly Rat
   };
   if (leaseRefusals.length > 0) {
     giveBackLeases();
+    for (const check of leaseClaims.keys()) abandonLeaseRequest(policies[check.policy], bucketKey(policies[check.policy], check.key));
     const applied = new Map(appliedStates.get(c));
     for (const state of [...leaseStates, ...leaseRefusals]) applied.set(state.policy, state);
     unstageFields(c);
@@ -312,25 +313,6 @@ export async function enforceRateLimits(c: Context<AppEnv>, checks: readonly Rat
       record(c, updates.flat());
     },
   };
-}
-
-/** Rounds a request waits for other requests' lease refills before asking the object itself. */
-const MAX_REFILL_WAITS = 8;
-
-/**
- * Takes `cost` units from the isolate's lease; when it is empty while another request refills it,
- * waits for that refill (at most the limiter's timeout per round) and takes again. `ask` means this
- * request must call the object; with `upTo` it claimed the refill (in the same synchronous step as
- * finding none in flight, so the requests that wake together claim it once) and asks for a lease.
- */
-async function fromIsolateLease(policy: ResolvedPolicy, key: string, cost: number): Promise<LeaseOutcome & { upTo?: number }> {
-  for (let round = 0; ; round++) {
-    const outcome = takeFromLease(policy, key, cost);
-    if (outcome.kind !== "ask") return outcome;
-    const refill = refillInFlight(policy, key);
-    if (!refill || round === MAX_REFILL_WAITS) return { kind: "ask", upTo: leaseRequestSize(policy, key) };
-    await withTimeout(refill, LIMITER_TIMEOUT_MS).catch(() => {});
-  }
 }
 
 /** The state shown for a request admitted from a lease: the policy's numbers, no remaining count. */

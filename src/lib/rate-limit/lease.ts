@@ -7,15 +7,29 @@ import type { ResolvedPolicy } from "./policies";
  * call (the object counts them all at once) and hands them out locally until they run out or the
  * lease expires. A refusal is remembered the same way, so a flood is refused without a call each.
  *
+ * While a refill is in flight for a key the object admitted moments ago, requests are admitted
+ * against it (an overdraft of up to one lease per refill in flight, at most MAX_REFILLS_IN_FLIGHT
+ * of them): they neither wait nor call the object. Waiting does not work in workerd: a request waiting on a timer or on a promise another
+ * request settles is run late, when the busy isolate gets to it, and at 64 connections such
+ * waiters stalled for seconds while newcomers were served. Without the overdraft each of them
+ * called the object for one unit, and at 1,000 connections that herd queued on one object.
+ *
  * What this costs in exactness (docs/rate-limits.md): units leased but not used before the lease
- * expires stay counted (a client may be refused up to one lease early per isolate it reaches),
- * and units used up to LEASE_TTL_MS after they were counted can straddle a window edge (a client
- * may get up to one lease more in a window, per isolate). The object still never grants more
- * than `limit` units per window.
+ * expires stay counted (a client may be refused up to one lease early per isolate it reaches);
+ * units used up to LEASE_TTL_MS after they were counted can straddle a window edge (up to one lease
+ * more in a window, per isolate); and units admitted against refills the object then refuses are
+ * not counted (up to MAX_REFILLS_IN_FLIGHT leases more, per isolate, only under that many
+ * concurrent requests of one key). The object never grants more than `limit` units per window.
  */
 
 /** Longest time leased units may be used, and a refusal remembered. */
 export const LEASE_TTL_MS = 2_000;
+
+/** Refills of one key's lease that may be in flight at once, each backing one lease of overdraft. */
+export const MAX_REFILLS_IN_FLIGHT = 2;
+
+/** A refill older than this has lost its caller (who always ends it within the limiter's timeout). */
+const STALE_REFILL_MS = 5_000;
 
 /** Units taken per call: a twentieth of the limit, at least 1 (small limits stay exact), at most 100. */
 export function leaseSize(policy: Pick<ResolvedPolicy, "limit">): number {
@@ -23,34 +37,22 @@ export function leaseSize(policy: Pick<ResolvedPolicy, "limit">): number {
 }
 
 interface Lease {
-  /** Units still available in this isolate. */
+  /** Units still available in this isolate; below zero while admitted against refills in flight. */
   units: number;
   expiresAt: number;
   /** Set when the object refused: the state to answer with until `expiresAt`. */
   refused?: LimitState;
   /** With `refused`: when the object said a request would be admitted again (ms). */
   retryAt?: number;
+  /** When each refill in flight began. */
+  refills: number[];
+  /** Until when requests may be admitted against refills in flight: set by an admitting answer. */
+  overdraftUntil: number;
 }
 
 /** Bounded: past this many keys, expired entries go; if all are live, everything goes (conservative). */
 const MAX_LEASES = 10_000;
 const leases = new Map<string, Lease>();
-
-/**
- * Lease requests in flight, per lease key. Requests that find the lease empty while one is in
- * flight wait for it (single flight) instead of each calling the object for their own unit: under
- * many concurrent requests that herd of one-unit calls queued on one object and throughput fell
- * to a few requests per second.
- */
-interface Refill {
-  done: Promise<void>;
-  finish: () => void;
-  startedAt: number;
-}
-const refills = new Map<string, Refill>();
-
-/** A refill older than this has lost its caller (who always ends it within the limiter's timeout). */
-const STALE_REFILL_MS = 5_000;
 
 /** The policy's numbers are part of the key, so a changed override never uses an old lease. */
 function leaseKey(policy: ResolvedPolicy, key: string): string {
@@ -59,96 +61,86 @@ function leaseKey(policy: ResolvedPolicy, key: string): string {
 
 function prune(now: number): void {
   if (leases.size < MAX_LEASES) return;
-  for (const [key, lease] of leases) if (lease.expiresAt <= now) leases.delete(key);
+  for (const [key, lease] of leases) if (lease.expiresAt <= now && lease.refills.length === 0) leases.delete(key);
   if (leases.size >= MAX_LEASES) leases.clear();
 }
 
-export type LeaseOutcome = { kind: "admitted" } | { kind: "refused"; state: LimitState } | { kind: "ask" };
+/** The key's lease with expired units and stale refills dropped (created empty when absent). */
+function current(id: string, now: number): Lease {
+  let lease = leases.get(id);
+  if (!lease) {
+    prune(now);
+    lease = { units: 0, expiresAt: 0, refills: [], overdraftUntil: 0 };
+    leases.set(id, lease);
+  }
+  lease.refills = lease.refills.filter((startedAt) => now - startedAt <= STALE_REFILL_MS);
+  if (lease.expiresAt <= now) {
+    // Expired units are gone; an overdraft stays for the refills in flight to pay, if any.
+    lease.units = lease.refills.length > 0 ? Math.min(lease.units, 0) : 0;
+    lease.refused = undefined;
+    lease.retryAt = undefined;
+  }
+  return lease;
+}
+
+/** `ask` carries `upTo` when this request claimed a refill: the call asks for a whole lease. */
+export type LeaseOutcome = { kind: "admitted" } | { kind: "refused"; state: LimitState } | { kind: "ask"; upTo?: number };
 
 /**
- * Answers from the isolate's lease when it can: `admitted` takes `cost` local units, `refused`
- * repeats the object's recent refusal, `ask` means the object must be called (see `storeLease`).
+ * Answers from the isolate's lease when it can: `admitted` takes `cost` local units (from the
+ * lease, or as an overdraft on refills in flight), `refused` repeats the object's recent refusal,
+ * `ask` means the object must be called (see `storeLease`); with `upTo` the request claimed a
+ * refill, and every claim must end with `storeLease` or `abandonLeaseRequest`.
  */
 export function takeFromLease(policy: ResolvedPolicy, key: string, cost: number, now = Date.now()): LeaseOutcome {
-  const lease = leases.get(leaseKey(policy, key));
-  if (!lease || lease.expiresAt <= now) return { kind: "ask" };
+  const lease = current(leaseKey(policy, key), now);
   if (lease.refused) {
     const retryAfter = Math.max(1, Math.ceil(((lease.retryAt ?? now) - now) / 1000));
     return { kind: "refused", state: { ...lease.refused, retryAfter } };
   }
-  if (lease.units < cost) return { kind: "ask" };
-  lease.units -= cost;
-  return { kind: "admitted" };
+  // Only a key the object admitted moments ago may run ahead of its refill: after a refusal, or
+  // on first contact, every request hears from the object.
+  const overdraft = lease.overdraftUntil > now ? lease.refills.length * leaseSize(policy) : 0;
+  if (lease.units - cost >= -overdraft) {
+    lease.units -= cost;
+    return { kind: "admitted" };
+  }
+  if (lease.refills.length >= MAX_REFILLS_IN_FLIGHT) return { kind: "ask" };
+  lease.refills.push(now);
+  return { kind: "ask", upTo: leaseSize(policy) };
 }
 
-/**
- * The lease request in flight for this key, if any: wait for it, then `takeFromLease` again.
- *
- * @example
- * for (let round = 0; outcome.kind === "ask" && round < MAX_REFILL_WAITS; round++) {
- *   const refill = refillInFlight(policy, key);
- *   if (!refill) break;
- *   await refill;
- *   outcome = takeFromLease(policy, key, cost);
- * }
- */
-export function refillInFlight(policy: ResolvedPolicy, key: string, now = Date.now()): Promise<void> | undefined {
-  const refill = refills.get(leaseKey(policy, key));
-  if (!refill) return undefined;
-  if (now - refill.startedAt <= STALE_REFILL_MS) return refill.done;
-  endRefill(leaseKey(policy, key));
-  return undefined;
-}
-
-/**
- * Claims the refill of this key's lease: returns how many units the call to the object should ask
- * for (a whole lease), or undefined when another request is already refilling it (then this call
- * asks for its own cost only). Every claim must end with `storeLease` or `abandonLeaseRequest`.
- */
-export function leaseRequestSize(policy: ResolvedPolicy, key: string, now = Date.now()): number | undefined {
-  const id = leaseKey(policy, key);
-  if (refills.has(id)) return undefined;
-  let finish = () => {};
-  const done = new Promise<void>((resolve) => (finish = resolve));
-  refills.set(id, { done, finish, startedAt: now });
-  return leaseSize(policy);
-}
-
-function endRefill(id: string): void {
-  refills.get(id)?.finish();
-  refills.delete(id);
+function endRefill(lease: Lease | undefined): void {
+  lease?.refills.shift();
 }
 
 /** Ends a lease request that got no answer (the limiter failed, or another policy refused). */
 export function abandonLeaseRequest(policy: ResolvedPolicy, key: string): void {
-  endRefill(leaseKey(policy, key));
+  endRefill(leases.get(leaseKey(policy, key)));
 }
 
 /**
- * Records what the object answered to a call that asked for up to `leaseSize` units: the units
- * granted beyond this request's cost, or the refusal.
+ * Records what the object answered to a call: the units granted beyond this request's cost (they
+ * first pay what was admitted against the refill), or the refusal. `asked`: the call claimed a
+ * refill.
  */
 export function storeLease(policy: ResolvedPolicy, key: string, cost: number, state: LimitState, asked: boolean, now = Date.now()): void {
-  prune(now);
+  const lease = current(leaseKey(policy, key), now);
+  if (asked) endRefill(lease);
   if (!state.allowed) {
     const retryAt = now + state.retryAfter * 1000;
-    leases.set(leaseKey(policy, key), { units: 0, expiresAt: Math.min(now + LEASE_TTL_MS, retryAt), refused: state, retryAt });
-  } else {
-    const spare = (state.granted ?? cost) - cost;
-    if (spare > 0) keepUnits(leaseKey(policy, key), spare, now);
+    Object.assign(lease, { units: 0, expiresAt: Math.min(now + LEASE_TTL_MS, retryAt), refused: state, retryAt, overdraftUntil: 0 });
+    return;
   }
-  if (asked) endRefill(leaseKey(policy, key));
-}
-
-function keepUnits(id: string, spare: number, now: number): void {
-  // Units still left from an earlier lease stay usable until their own expiry is near enough.
-  const existing = leases.get(id);
-  const kept = existing && !existing.refused && existing.expiresAt > now ? existing.units : 0;
-  leases.set(id, { units: kept + spare, expiresAt: now + LEASE_TTL_MS });
+  lease.overdraftUntil = now + LEASE_TTL_MS;
+  const spare = (state.granted ?? cost) - cost;
+  if (spare <= 0 && lease.units >= 0) return;
+  lease.units += spare;
+  lease.expiresAt = now + LEASE_TTL_MS;
 }
 
 /** Gives units back to the isolate's lease (the request was refused by another policy). */
 export function returnToLease(policy: ResolvedPolicy, key: string, units: number, now = Date.now()): void {
   const lease = leases.get(leaseKey(policy, key));
-  if (lease && !lease.refused && lease.expiresAt > now) lease.units += units;
+  if (lease && !lease.refused && (lease.expiresAt > now || lease.refills.length > 0)) lease.units += units;
 }

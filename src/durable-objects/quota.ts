@@ -1,55 +1,8 @@
 import { SqlObject } from "./sql-object";
+import { assertCounters, assertUnits, periodEnd, periodKey, prefixOf, rowId, storedKey } from "./quota-terms";
+import type { CounterTerms, QuotaStatus, QuotaTerms, ReserveAllResult, ReserveResult, SettleAllResult, SettleResult } from "./quota-terms";
 
-/** `day` and `month` reset at UTC midnight; `total` never resets (a running balance, e.g. stored bytes). */
-export type QuotaPeriod = "day" | "month" | "total";
-
-export interface QuotaTerms {
-  /** Units allowed per period. */
-  limit: number;
-  period: QuotaPeriod;
-}
-
-export interface QuotaStatus {
-  /** The period the numbers belong to: `2026-05-01`, `2026-05` or `total`. */
-  period: string;
-  limit: number;
-  /** Settled usage. */
-  used: number;
-  /** Units held by unsettled, unexpired reservations. */
-  reserved: number;
-  /** `limit - used - reserved`, never negative. */
-  remaining: number;
-  /** Seconds until the period resets; null for `total`. */
-  reset: number | null;
-}
-
-export type ReserveResult =
-  | ({ ok: true; reservationId: string; expiresAt: number } & QuotaStatus)
-  | ({ ok: false } & QuotaStatus);
-
-export type SettleResult =
-  | ({ ok: true; held: number; charged: number } & QuotaStatus)
-  /** The reservation is unknown: already settled, or expired more than LAPSED_SETTLE_MS ago. */
-  | { ok: false; reason: "unknown_reservation" };
-
-/**
- * One counter of a call. An object holds any number of counters of one subject (the AI budget
- * object: daily tokens and monthly cost), so work that spends several budgets takes one call. The
- * counter named `""` is the object's own: its rows carry no prefix, as before objects held several.
- */
-export interface CounterTerms extends QuotaTerms {
-  counter: string;
-}
-
-export type ReserveAllResult =
-  | { ok: true; reservationId: string; expiresAt: number; counters: QuotaStatus[] }
-  /** Nothing is held; `fits` tells which counters refused. */
-  | { ok: false; counters: Array<QuotaStatus & { fits: boolean }> };
-
-export type SettleAllResult =
-  /** Per counter; `held` 0 for a counter the reservation did not hold. */
-  | { ok: true; counters: Array<{ held: number; charged: number } & QuotaStatus> }
-  | { ok: false; reason: "unknown_reservation" };
+export * from "./quota-terms";
 
 interface ReservationRow extends Record<string, SqlStorageValue> {
   period: string;
@@ -95,7 +48,7 @@ export class Quota extends SqlObject {
 
   /** Holds `units` if they fit in what is left of the period. */
   reserve(units: number, terms: QuotaTerms, ttlSeconds = 300): ReserveResult {
-    const result = this.reserveAll([{ counter: "", units, ...terms }], ttlSeconds);
+    const result = this.reserveNow([{ counter: "", units, ...terms }], ttlSeconds);
     if (!result.ok) {
       const { fits: _, ...status } = result.counters[0]!;
       return { ok: false, ...status };
@@ -107,7 +60,13 @@ export class Quota extends SqlObject {
    * Holds units on several counters at once, all or none: when any does not fit, nothing is held.
    * One reservation id covers every counter; settle or release it with `settleAll`.
    */
-  reserveAll(parts: ReadonlyArray<CounterTerms & { units: number }>, ttlSeconds = 300): ReserveAllResult {
+  async reserveAll(parts: ReadonlyArray<CounterTerms & { units: number }>, ttlSeconds = 300): Promise<ReserveAllResult> {
+    const moving = this.moveIn(parts);
+    if (moving) await moving;
+    return this.reserveNow(parts, ttlSeconds);
+  }
+
+  private reserveNow(parts: ReadonlyArray<CounterTerms & { units: number }>, ttlSeconds: number): ReserveAllResult {
     const now = this.clock();
     assertCounters(parts);
     for (const part of parts) assertUnits(part.units);
@@ -141,12 +100,18 @@ export class Quota extends SqlObject {
    * was admitted in has ended, the units are charged to the current period instead of being lost.
    */
   settle(reservationId: string, actual: number, terms: QuotaTerms): SettleResult {
-    const result = this.settleAll(reservationId, [{ counter: "", actual, ...terms }]);
+    const result = this.settleNow(reservationId, [{ counter: "", actual, ...terms }]);
     return result.ok ? { ok: true, ...result.counters[0]! } : result;
   }
 
   /** `settle` for a reservation of `reserveAll`: every counter it held, in one call. */
-  settleAll(reservationId: string, parts: ReadonlyArray<CounterTerms & { actual: number }>): SettleAllResult {
+  async settleAll(reservationId: string, parts: ReadonlyArray<CounterTerms & { actual: number }>): Promise<SettleAllResult> {
+    const moving = this.moveIn(parts);
+    if (moving) await moving;
+    return this.settleNow(reservationId, parts);
+  }
+
+  private settleNow(reservationId: string, parts: ReadonlyArray<CounterTerms & { actual: number }>): SettleAllResult {
     const now = this.clock();
     assertCounters(parts);
     for (const part of parts) assertUnits(part.actual);
@@ -169,10 +134,16 @@ export class Quota extends SqlObject {
    * (a deleted file gives its bytes back). Usage never goes below zero.
    */
   adjust(units: number, terms: QuotaTerms): QuotaStatus {
-    return this.adjustAll([{ counter: "", units, ...terms }])[0]!;
+    return this.adjustNow([{ counter: "", units, ...terms }])[0]!;
   }
 
-  adjustAll(parts: ReadonlyArray<CounterTerms & { units: number }>): QuotaStatus[] {
+  async adjustAll(parts: ReadonlyArray<CounterTerms & { units: number }>): Promise<QuotaStatus[]> {
+    const moving = this.moveIn(parts);
+    if (moving) await moving;
+    return this.adjustNow(parts);
+  }
+
+  private adjustNow(parts: ReadonlyArray<CounterTerms & { units: number }>): QuotaStatus[] {
     const now = this.clock();
     assertCounters(parts);
     for (const part of parts) if (!Number.isSafeInteger(part.units)) throw new RangeError("units must be an integer");
@@ -186,14 +157,71 @@ export class Quota extends SqlObject {
 
   /** The current period's numbers, changing nothing. */
   usage(terms: QuotaTerms): QuotaStatus {
-    return this.usageAll([{ counter: "", ...terms }])[0]!;
+    return this.usageNow([{ counter: "", ...terms }])[0]!;
   }
 
-  usageAll(parts: readonly CounterTerms[]): QuotaStatus[] {
+  async usageAll(parts: readonly CounterTerms[]): Promise<QuotaStatus[]> {
+    const moving = this.moveIn(parts);
+    if (moving) await moving;
+    return this.usageNow(parts);
+  }
+
+  private usageNow(parts: readonly CounterTerms[]): QuotaStatus[] {
     const now = this.clock();
     assertCounters(parts);
     this.prepare(now);
     return parts.map((part) => this.status(part.counter, periodKey(part.period, now), part, now));
+  }
+
+  /**
+   * Hands this object's own counter over to the object it moved to (see `CounterTerms.movedFrom`):
+   * returns the current period's used and held units, then forgets everything, so a second drain
+   * returns 0. Holds of calls still running against this object are handed over as used (their
+   * worst case), so nothing is undercounted.
+   */
+  async drain(terms: QuotaTerms): Promise<number> {
+    const tables = this.ctx.storage.sql.exec("select name from sqlite_master where type = 'table' and name = 'usage'").toArray();
+    if (tables.length === 0) return 0;
+    const now = this.clock();
+    this.prepare(now);
+    const { used, reserved } = this.status("", periodKey(terms.period, now), terms, now);
+    await this.wipeOrSleepUntil(true, null);
+    return used + reserved;
+  }
+
+  /**
+   * Drains the objects that counters moved from, for counters with no row in their current period
+   * yet; undefined (no await at all) when there are none, which is every call but the first of a
+   * period. The row written even for 0 units is what marks the period as moved in.
+   */
+  private moveIn(parts: readonly CounterTerms[]): Promise<void> | undefined {
+    assertCounters(parts);
+    this.ensureSchema();
+    const now = this.clock();
+    const rowOf = (part: CounterTerms) => storedKey(part.counter, periodKey(part.period, now));
+    const missing = (part: CounterTerms) => this.ctx.storage.sql.exec("select 1 from usage where period = ?", rowOf(part)).toArray().length === 0;
+    const due = parts.filter((part) => part.movedFrom !== undefined && missing(part));
+    if (due.length === 0) return undefined;
+    let failure: unknown;
+    // No other call runs until the rows are written: none can admit against a counter still moving.
+    return this.ctx
+      .blockConcurrencyWhile(async () => {
+        try {
+          for (const part of due.filter(missing)) {
+            const from = this.env.QUOTA.get(this.env.QUOTA.idFromName(part.movedFrom!));
+            const units = await from.drain({ limit: part.limit, period: part.period });
+            const end = periodEnd(part.period, now);
+            this.ctx.storage.sql.exec("insert or ignore into usage (period, used, expires_at) values (?, ?, ?)", rowOf(part), units, end);
+            if (end !== null) this.wakeAt(end);
+          }
+        } catch (error) {
+          // Thrown out of blockConcurrencyWhile it would reset the object; the caller gets it instead.
+          failure = error;
+        }
+      })
+      .then(() => {
+        if (failure !== undefined) throw failure;
+      });
   }
 
   /** Frees expired reservations and forgets ended periods; wipes the object when nothing is left. */
@@ -277,42 +305,4 @@ export class Quota extends SqlObject {
     if (this.alarmAt !== null && this.alarmAt <= at) return;
     this.setAlarmSoon(at);
   }
-}
-
-/**
- * Named counters share the tables of the object's own counter (no layout change for objects that
- * predate them): their period keys and reservation ids carry `<counter>/`, which no plain period
- * key (`2026-05-01`, `2026-05`, `total`) or UUID contains.
- */
-const prefixOf = (counter: string) => (counter === "" ? "" : `${counter}/`);
-const storedKey = (counter: string, period: string) => prefixOf(counter) + period;
-const rowId = (reservationId: string, counter: string) => (counter === "" ? reservationId : `${reservationId}/${counter}`);
-
-function assertCounters(parts: ReadonlyArray<{ counter: string }>): void {
-  const names = new Set<string>();
-  for (const { counter } of parts) {
-    if (counter !== "" && !/^[a-z][a-z0-9_]*$/.test(counter)) throw new RangeError(`invalid counter name ${JSON.stringify(counter)}`);
-    if (names.has(counter)) throw new RangeError(`counter ${JSON.stringify(counter)} named twice`);
-    names.add(counter);
-  }
-}
-
-function assertUnits(units: number): void {
-  if (!Number.isSafeInteger(units) || units < 0) throw new RangeError("units must be a non-negative integer");
-}
-
-/** The period a moment belongs to, in UTC. */
-export function periodKey(period: QuotaPeriod, now: number): string {
-  const iso = new Date(now).toISOString();
-  if (period === "day") return iso.slice(0, 10);
-  if (period === "month") return iso.slice(0, 7);
-  return "total";
-}
-
-/** When the period containing `now` ends (ms), or null when it never does. */
-export function periodEnd(period: QuotaPeriod, now: number): number | null {
-  if (period === "total") return null;
-  const date = new Date(now);
-  if (period === "day") return Math.floor(now / DAY_MS) * DAY_MS + DAY_MS;
-  return Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1);
 }

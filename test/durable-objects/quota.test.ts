@@ -1,6 +1,7 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { LAPSED_SETTLE_MS, periodEnd, periodKey, type CounterTerms, type Quota, type QuotaTerms } from "../../src/durable-objects/quota";
+import { partitionName } from "../../src/lib/rate-limit/keys";
 import { quotaFor, quotaSetFor } from "../../src/lib/rate-limit/quota";
 
 /** Storage is isolated per file, not per test: every test takes its own object. */
@@ -174,54 +175,54 @@ describe("Quota: several counters in one object", () => {
   const cost: CounterTerms = { counter: "cost", limit: 10, period: "month" };
 
   it("holds every counter or none: a counter that does not fit holds nothing on the others", async () => {
-    await controlled(freshQuota(), (quota, at) => {
-      const refused = at(T0).reserveAll([{ ...tokens, units: 50 }, { ...cost, units: 11 }]);
+    await controlled(freshQuota(), async (quota, at) => {
+      const refused = await at(T0).reserveAll([{ ...tokens, units: 50 }, { ...cost, units: 11 }]);
       expect(refused).toMatchObject({ ok: false, counters: [{ fits: true, remaining: 100 }, { fits: false, remaining: 10, period: periodKey("month", T0) }] });
-      expect(quota.usageAll([tokens, cost])).toMatchObject([{ reserved: 0 }, { reserved: 0 }]);
-      const held = at(T0).reserveAll([{ ...tokens, units: 50 }, { ...cost, units: 10 }]);
+      expect(await quota.usageAll([tokens, cost])).toMatchObject([{ reserved: 0 }, { reserved: 0 }]);
+      const held = await at(T0).reserveAll([{ ...tokens, units: 50 }, { ...cost, units: 10 }]);
       expect(held).toMatchObject({ ok: true, counters: [{ reserved: 50, remaining: 50 }, { reserved: 10, remaining: 0 }] });
     });
   });
 
   it("settles and releases every counter of a reservation once", async () => {
-    await controlled(freshQuota(), (quota, at) => {
-      const held = at(T0).reserveAll([{ ...tokens, units: 50 }, { ...cost, units: 10 }]);
+    await controlled(freshQuota(), async (quota, at) => {
+      const held = await at(T0).reserveAll([{ ...tokens, units: 50 }, { ...cost, units: 10 }]);
       if (!held.ok) throw new Error("expected a reservation");
-      expect(at(T0).settleAll(held.reservationId, [{ ...tokens, actual: 30 }, { ...cost, actual: 4 }])).toMatchObject({
+      expect(await at(T0).settleAll(held.reservationId, [{ ...tokens, actual: 30 }, { ...cost, actual: 4 }])).toMatchObject({
         ok: true,
         counters: [{ held: 50, charged: 30, used: 30, reserved: 0 }, { held: 10, charged: 4, used: 4, reserved: 0, remaining: 6 }],
       });
-      expect(at(T0).settleAll(held.reservationId, [{ ...tokens, actual: 30 }, { ...cost, actual: 4 }])).toEqual({ ok: false, reason: "unknown_reservation" });
-      const released = at(T0).reserveAll([{ ...tokens, units: 70 }, { ...cost, units: 6 }]);
+      expect(await at(T0).settleAll(held.reservationId, [{ ...tokens, actual: 30 }, { ...cost, actual: 4 }])).toEqual({ ok: false, reason: "unknown_reservation" });
+      const released = await at(T0).reserveAll([{ ...tokens, units: 70 }, { ...cost, units: 6 }]);
       if (!released.ok) throw new Error("expected a reservation");
-      expect(at(T0).settleAll(released.reservationId, [{ ...tokens, actual: 0 }, { ...cost, actual: 0 }]).ok).toBe(true);
-      expect(quota.usageAll([tokens, cost])).toMatchObject([{ used: 30, reserved: 0, remaining: 70 }, { used: 4, reserved: 0, remaining: 6 }]);
+      expect((await at(T0).settleAll(released.reservationId, [{ ...tokens, actual: 0 }, { ...cost, actual: 0 }])).ok).toBe(true);
+      expect(await quota.usageAll([tokens, cost])).toMatchObject([{ used: 30, reserved: 0, remaining: 70 }, { used: 4, reserved: 0, remaining: 6 }]);
     });
   });
 
   it("keeps each counter's own period: the day counter resets at midnight, the month counter does not", async () => {
-    await controlled(freshQuota(), (quota, at) => {
+    await controlled(freshQuota(), async (quota, at) => {
       const midnight = periodEnd("day", T0)!;
-      const held = at(midnight - 1_000).reserveAll([{ ...tokens, units: 60 }, { ...cost, units: 5 }], 600);
+      const held = await at(midnight - 1_000).reserveAll([{ ...tokens, units: 60 }, { ...cost, units: 5 }], 600);
       if (!held.ok) throw new Error("expected a reservation");
       // Settled after midnight: tokens go to the new day, cost stays in the month.
-      const settled = at(midnight + 1_000).settleAll(held.reservationId, [{ ...tokens, actual: 40 }, { ...cost, actual: 3 }]);
+      const settled = await at(midnight + 1_000).settleAll(held.reservationId, [{ ...tokens, actual: 40 }, { ...cost, actual: 3 }]);
       expect(settled).toMatchObject({ ok: true, counters: [{ used: 40, period: periodKey("day", midnight) }, { used: 3, period: periodKey("month", T0) }] });
       const nextMidnight = periodEnd("day", midnight)!;
-      expect(at(nextMidnight).usageAll([tokens, cost])).toMatchObject([{ used: 0, remaining: 100 }, { used: 3, remaining: 7 }]);
+      expect(await at(nextMidnight).usageAll([tokens, cost])).toMatchObject([{ used: 0, remaining: 100 }, { used: 3, remaining: 7 }]);
     });
   });
 
   it("the object's own counter is the one a single-counter client reaches (rows from before several counters still count)", async () => {
-    await controlled(freshQuota(), (quota, at) => {
+    await controlled(freshQuota(), async (quota, at) => {
       const old = at(T0).reserve(20, tokens);
       if (!old.ok) throw new Error("expected a reservation");
       at(T0).settle(old.reservationId, 20, tokens);
       at(T0).reserve(30, tokens);
-      expect(at(T0).usageAll([tokens, cost])).toMatchObject([{ used: 20, reserved: 30, remaining: 50 }, { used: 0, reserved: 0 }]);
-      expect(at(T0).reserveAll([{ ...tokens, units: 51 }, { ...cost, units: 1 }])).toMatchObject({ ok: false, counters: [{ fits: false }, { fits: true }] });
-      expect(() => quota.reserveAll([{ ...tokens, units: 1 }, { ...tokens, units: 1 }])).toThrow(/named twice/);
-      expect(() => quota.usageAll([{ ...cost, counter: "a/b" }])).toThrow(/invalid counter/);
+      expect(await at(T0).usageAll([tokens, cost])).toMatchObject([{ used: 20, reserved: 30, remaining: 50 }, { used: 0, reserved: 0 }]);
+      expect(await at(T0).reserveAll([{ ...tokens, units: 51 }, { ...cost, units: 1 }])).toMatchObject({ ok: false, counters: [{ fits: false }, { fits: true }] });
+      await expect(quota.reserveAll([{ ...tokens, units: 1 }, { ...tokens, units: 1 }])).rejects.toThrow(/named twice/);
+      await expect(quota.usageAll([{ ...cost, counter: "a/b" }])).rejects.toThrow(/invalid counter/);
     });
   });
 
@@ -266,5 +267,50 @@ describe("quotaSetFor (typed client)", () => {
     expect(await set.adjust({ tokens: 10, cost: 5 })).toMatchObject({ tokens: { used: 260 }, cost: { used: 25 } });
     expect(await single.usage()).toMatchObject({ used: 260 });
     await expect(set.reserve({ tokens: -1, cost: 0 })).rejects.toThrow(/non-negative integer/);
+  });
+});
+
+describe("Quota: a counter that moved in from another object", () => {
+  const setWithMovedCost = (subject: string, costLimit: number) =>
+    quotaSetFor(
+      env.QUOTA,
+      "moved_into",
+      { tokens: { counter: "", limit: 1_000, period: "day" }, cost: { counter: "cost", limit: costLimit, period: "month", movedFrom: "moved_from" } },
+      subject,
+    );
+
+  it("takes over the old object's period once (used, and held as used), and empties it", async () => {
+    const subject = `user-${crypto.randomUUID()}`;
+    const old = quotaFor(env.QUOTA, { name: "moved_from", limit: 100, period: "month" }, subject);
+    await old.adjust(7);
+    // A call still running against the old object when the counter moves: counted at its worst case.
+    const running = await old.reserve(3);
+    if (!running.ok) throw new Error("expected a reservation");
+    const set = setWithMovedCost(subject, 20);
+    expect(await set.usage()).toMatchObject({ cost: { used: 10, reserved: 0, remaining: 10 }, tokens: { used: 0 } });
+    expect(await old.usage()).toMatchObject({ used: 0, reserved: 0 });
+    expect(await old.settle(running.reservationId, 3)).toEqual({ ok: false, reason: "unknown_reservation" });
+    // Once per period: what the old object counts afterwards is not taken again.
+    await old.adjust(5);
+    expect(await set.adjust({ tokens: 0, cost: 1 })).toMatchObject({ cost: { used: 11 } });
+  });
+
+  it("admits exactly when the first calls of the period race the move (none admits before it is done)", async () => {
+    const subject = `user-${crypto.randomUUID()}`;
+    await quotaFor(env.QUOTA, { name: "moved_from", limit: 100, period: "month" }, subject).adjust(15);
+    const set = setWithMovedCost(subject, 20);
+    const results = await Promise.all(Array.from({ length: 50 }, () => set.reserve({ tokens: 1, cost: 1 })));
+    expect(results.filter((result) => result.ok)).toHaveLength(5);
+    expect(await set.usage()).toMatchObject({ cost: { used: 15, reserved: 5, remaining: 0 } });
+  });
+
+  it("finds nothing to take from an old object that never existed, and leaves it empty", async () => {
+    const subject = `user-${crypto.randomUUID()}`;
+    const set = setWithMovedCost(subject, 20);
+    expect(await set.reserve({ tokens: 1, cost: 2 })).toMatchObject({ ok: true, counters: { cost: { used: 0, reserved: 2 } } });
+    const oldName = await partitionName("moved_from", subject, "quota");
+    await runInDurableObject(env.QUOTA.get(env.QUOTA.idFromName(oldName)), (_, state) => {
+      expect(state.storage.sql.exec("select name from sqlite_master where type = 'table'").toArray()).toHaveLength(0);
+    });
   });
 });

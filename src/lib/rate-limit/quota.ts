@@ -64,6 +64,11 @@ export interface CounterSpec {
   counter: string;
   limit: number;
   period: QuotaPeriod;
+  /**
+   * The `quotaFor` name whose object held this counter for the same subject before: its count is
+   * moved in once (see `CounterTerms.movedFrom` in src/durable-objects/quota-terms.ts).
+   */
+  movedFrom?: string;
 }
 
 export type QuotaSetReservation<K extends string> =
@@ -98,21 +103,43 @@ export function quotaSetFor<K extends string>(
   reservationTtlSeconds = 300,
 ): QuotaSetClient<K> {
   const keys = Object.keys(counters) as K[];
-  const terms: CounterTerms[] = keys.map((key) => ({ counter: counters[key].counter, limit: counters[key].limit, period: counters[key].period }));
   const byKey = <T>(values: readonly T[]) => Object.fromEntries(keys.map((key, index) => [key, values[index]!])) as Record<K, T>;
-  const withUnits = <F extends string>(field: F, units: Record<K, number>, check: (units: number) => number) =>
+  // The object and the terms with the old objects' names, hashed once per client.
+  let target: Promise<{ stub: DurableObjectStub<Quota>; terms: CounterTerms[] }> | undefined;
+  const resolve = () =>
+    (target ??= (async () => {
+      const terms = await Promise.all(
+        keys.map(async (key): Promise<CounterTerms> => {
+          const { counter, limit, period, movedFrom } = counters[key];
+          return { counter, limit, period, ...(movedFrom === undefined ? {} : { movedFrom: await partitionName(movedFrom, subject, "quota") }) };
+        }),
+      );
+      return { stub: namespace.get(namespace.idFromName(await partitionName(name, subject, "quota"))), terms };
+    })());
+  const withUnits = <F extends string>(terms: CounterTerms[], field: F, units: Record<K, number>, check: (units: number) => number) =>
     terms.map((term, index) => ({ ...term, [field]: check(units[keys[index]!]) }) as CounterTerms & Record<F, number>);
-  let stub: Promise<DurableObjectStub<Quota>> | undefined;
-  const object = () => (stub ??= partitionName(name, subject, "quota").then((id) => namespace.get(namespace.idFromName(id))));
   return {
     async reserve(units) {
-      const result = await (await object()).reserveAll(withUnits("units", units, checkUnits), reservationTtlSeconds);
+      const { stub, terms } = await resolve();
+      const result = await stub.reserveAll(withUnits(terms, "units", units, checkUnits), reservationTtlSeconds);
       return result.ok ? { ok: true, reservationId: result.reservationId, counters: byKey(result.counters) } : { ok: false, counters: byKey(result.counters) };
     },
-    settle: async (reservationId, actual) => (await (await object()).settleAll(reservationId, withUnits("actual", actual, checkUnits))).ok,
-    release: async (reservationId) => (await (await object()).settleAll(reservationId, terms.map((term) => ({ ...term, actual: 0 })))).ok,
-    adjust: async (units) => byKey(await (await object()).adjustAll(withUnits("units", units, checkInteger))),
-    usage: async () => byKey(await (await object()).usageAll(terms)),
+    async settle(reservationId, actual) {
+      const { stub, terms } = await resolve();
+      return (await stub.settleAll(reservationId, withUnits(terms, "actual", actual, checkUnits))).ok;
+    },
+    async release(reservationId) {
+      const { stub, terms } = await resolve();
+      return (await stub.settleAll(reservationId, terms.map((term) => ({ ...term, actual: 0 })))).ok;
+    },
+    async adjust(units) {
+      const { stub, terms } = await resolve();
+      return byKey(await stub.adjustAll(withUnits(terms, "units", units, checkInteger)));
+    },
+    async usage() {
+      const { stub, terms } = await resolve();
+      return byKey(await stub.usageAll(terms));
+    },
   };
 }
 

@@ -59,7 +59,8 @@ export interface AiBudgets {
 /**
  * The user's AI budget object. It keeps the name of the object that held only the daily tokens
  * before the cost moved in, with the tokens as its own counter, so the tokens used and held before
- * that change still count. The monthly cost counter is new in it (see docs/ai.md, "Budgets").
+ * that change still count. The monthly cost counter moved in from the user's former cost object,
+ * whose count for the month is taken over once per month by the first call (docs/ai.md, "Budgets").
  */
 export function budgetsFor(bindings: Bindings, userId: string, policy: AiPolicy): AiBudgets {
   return {
@@ -69,7 +70,7 @@ export function budgetsFor(bindings: Bindings, userId: string, policy: AiPolicy)
       "ai_tokens",
       {
         tokens: { counter: "", limit: policy.dailyTokens ?? UNLIMITED, period: "day" },
-        cost: { counter: "ai_cost_micro_usd", limit: policy.monthlyCostMicroUsd ?? UNLIMITED, period: "month" },
+        cost: { counter: "ai_cost_micro_usd", limit: policy.monthlyCostMicroUsd ?? UNLIMITED, period: "month", movedFrom: "ai_cost_micro_usd" },
       },
       userId,
       RESERVATION_TTL_SECONDS,

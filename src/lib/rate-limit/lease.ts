@@ -28,8 +28,12 @@ export const LEASE_TTL_MS = 2_000;
 /** Refills of one key's lease that may be in flight at once, each backing one lease of overdraft. */
 export const MAX_REFILLS_IN_FLIGHT = 2;
 
-/** A refill older than this has lost its caller (who always ends it within the limiter's timeout). */
-const STALE_REFILL_MS = 5_000;
+/**
+ * A refill older than this has lost its caller: a live one ends within the limiter's 2 s timeout,
+ * but a request cancelled meanwhile (its client gave up) never ends its claim, and while stale
+ * claims hold both slots every request calls the object for one unit.
+ */
+const STALE_REFILL_MS = 2_500;
 
 /** Units taken per call: a twentieth of the limit, at least 1 (small limits stay exact), at most 100. */
 export function leaseSize(policy: Pick<ResolvedPolicy, "limit">): number {

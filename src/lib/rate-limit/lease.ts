@@ -77,7 +77,8 @@ function current(id: string, now: number): Lease {
     lease = { units: 0, expiresAt: 0, refills: [], overdraftUntil: 0 };
     leases.set(id, lease);
   }
-  lease.refills = lease.refills.filter((startedAt) => now - startedAt <= STALE_REFILL_MS);
+  // Refills start in order, so only the oldest needs looking at before the list is rebuilt.
+  if (lease.refills.length > 0 && now - lease.refills[0]! > STALE_REFILL_MS) lease.refills = lease.refills.filter((startedAt) => now - startedAt <= STALE_REFILL_MS);
   if (lease.expiresAt <= now) {
     // Expired units are gone; an overdraft stays for the refills in flight to pay, if any.
     lease.units = lease.refills.length > 0 ? Math.min(lease.units, 0) : 0;

@@ -7,17 +7,6 @@ export function quantize(vector: number[]): string {
   return btoa(binary);
 }
 
-function dequantizedDot(encoded: string, query: Float32Array): number {
-  const binary = atob(encoded);
-  let dot = 0;
-  const length = Math.min(binary.length, query.length);
-  for (let index = 0; index < length; index++) {
-    const byte = binary.charCodeAt(index);
-    dot += (byte > 127 ? byte - 256 : byte) * query[index]!;
-  }
-  return dot / 127;
-}
-
 /** FTS5 query of the text's words, each quoted (no operators from user text), OR-ed. */
 export function ftsQuery(text: string): string | null {
   const words = [...new Set(text.normalize("NFKC").toLowerCase().match(/[\p{L}\p{N}]{2,}/gu) ?? [])].slice(0, 32);
@@ -29,12 +18,125 @@ const CANDIDATES = 50;
 const RRF_K = 60;
 
 /**
+ * One owner's ready vectors, decoded once: row i is chunk `chunks[i]` of `documents[i]`, its int8
+ * components at `vectors[i * dimensions ...]`. `signature` names the ready documents it was read
+ * for (id, chunk count, last change); any indexing, re-indexing or delete changes it.
+ */
+interface OwnerVectors {
+  signature: string;
+  documents: string[];
+  chunks: Int32Array;
+  vectors: Int8Array;
+  dimensions: number;
+}
+
+/**
+ * Per-isolate cache of decoded owner vectors, least recently used first, bounded in bytes. Each
+ * query checks the owner's signature in D1 first (one small indexed read), so a cached matrix is
+ * never used after the owner's ready documents changed; it only saves reading and decoding every
+ * vector again (10,000 chunks: ~3.4 MB of base64 per query).
+ */
+const ownerCache = new Map<string, OwnerVectors>();
+export const OWNER_CACHE_BYTES = 32 * 1024 * 1024;
+let cachedBytes = 0;
+
+function remember(ownerId: string, entry: OwnerVectors) {
+  forget(ownerId);
+  if (entry.vectors.byteLength > OWNER_CACHE_BYTES) return;
+  ownerCache.set(ownerId, entry);
+  cachedBytes += entry.vectors.byteLength;
+  for (const [oldest, old] of ownerCache) {
+    if (cachedBytes <= OWNER_CACHE_BYTES) break;
+    ownerCache.delete(oldest);
+    cachedBytes -= old.vectors.byteLength;
+  }
+}
+
+function forget(ownerId: string) {
+  const old = ownerCache.get(ownerId);
+  if (!old) return;
+  ownerCache.delete(ownerId);
+  cachedBytes -= old.vectors.byteLength;
+}
+
+function recall(ownerId: string, signature: string): OwnerVectors | undefined {
+  const entry = ownerCache.get(ownerId);
+  if (!entry || entry.signature !== signature) return undefined;
+  // Re-insert: Map order is the LRU order.
+  ownerCache.delete(ownerId);
+  ownerCache.set(ownerId, entry);
+  return entry;
+}
+
+function decode(signature: string, rows: [string, number, string][]): OwnerVectors {
+  const dimensions = rows.length === 0 ? 0 : atob(rows[0]![2]).length;
+  const vectors = new Int8Array(rows.length * dimensions);
+  const chunks = new Int32Array(rows.length);
+  const documents: string[] = [];
+  rows.forEach(([documentId, chunk, embedding], row) => {
+    const binary = atob(embedding);
+    const base = row * dimensions;
+    for (let index = 0; index < dimensions && index < binary.length; index++) vectors[base + index] = binary.charCodeAt(index);
+    chunks[row] = chunk;
+    documents.push(documentId);
+  });
+  return { signature, documents, chunks, vectors, dimensions };
+}
+
+/** The best `CANDIDATES` rows by dot product with `probe`, restricted to `only` when given. */
+function nearest(owner: OwnerVectors, probe: Float32Array, only: Set<string> | null) {
+  const { dimensions, vectors } = owner;
+  const length = Math.min(dimensions, probe.length);
+  const scored: { row: number; similarity: number }[] = [];
+  for (let row = 0; row < owner.documents.length; row++) {
+    if (only && !only.has(owner.documents[row]!)) continue;
+    const base = row * dimensions;
+    let dot = 0;
+    for (let index = 0; index < length; index++) dot += vectors[base + index]! * probe[index]!;
+    scored.push({ row, similarity: dot / 127 });
+  }
+  return scored
+    .sort((a, b) => b.similarity - a.similarity)
+    .slice(0, CANDIDATES)
+    .map(({ row, similarity }) => ({ documentId: owner.documents[row]!, chunk: owner.chunks[row]!, similarity }));
+}
+
+/**
  * The local store: vectors in ai_chunks.embedding, words in the ai_chunks_fts FTS5 index. A
- * query scans the owner's vectors (int8, one indexed range) and asks FTS5 for the best lexical
- * matches, then fuses both rankings (RRF), so an exact rare word and a paraphrase both surface.
- * Every statement is bound to the owner: no id sent by a caller can reach another owner's rows.
+ * query scans the owner's vectors (int8, decoded once per isolate and checked against the owner's
+ * ready documents on every query) and asks FTS5 for the best lexical matches, then fuses both
+ * rankings (RRF), so an exact rare word and a paraphrase both surface. Every statement is bound to
+ * the owner: no id sent by a caller can reach another owner's rows.
  */
 export function createD1VectorStore(db: D1Database): VectorStore {
+  const signatureOf = (ownerId: string) =>
+    db
+      .prepare(
+        `select coalesce(group_concat(id || ':' || chunk_count || ':' || updated_at, ','), '') as signature
+         from (select id, chunk_count, updated_at from ai_documents where owner_id = ? and status = 'ready' order by id)`,
+      )
+      .bind(ownerId);
+
+  async function ownerVectors(ownerId: string): Promise<OwnerVectors> {
+    const current = await signatureOf(ownerId).first<string>("signature");
+    const cached = recall(ownerId, current ?? "");
+    if (cached) return cached;
+    // Signature and vectors in one batch (one transaction), so they describe the same rows.
+    const [signature, vectorRows] = await db.batch<Record<string, unknown>>([
+      signatureOf(ownerId),
+      db
+        .prepare(
+          `select c.document_id as d, c.chunk as n, c.embedding as e from ai_chunks c join ai_documents d on d.id = c.document_id
+           where c.owner_id = ? and d.status = 'ready' and c.embedding is not null`,
+        )
+        .bind(ownerId),
+    ]);
+    const rows = (vectorRows!.results as { d: string; n: number; e: string }[]).map((row): [string, number, string] => [row.d, row.n, row.e]);
+    const entry = decode(String(signature!.results[0]?.signature ?? ""), rows);
+    remember(ownerId, entry);
+    return entry;
+  }
+
   return {
     async upsert(ownerId, documentId, chunks: ChunkVector[]) {
       const statements = chunks.map((chunk) =>
@@ -47,18 +149,8 @@ export function createD1VectorStore(db: D1Database): VectorStore {
 
     async query(query: VectorQuery): Promise<VectorHit[]> {
       const filter = query.documentIds.length > 0 ? `and c.document_id in (${query.documentIds.map(() => "?").join(", ")})` : "";
-      const vectorRows = await db
-        .prepare(
-          `select c.document_id as d, c.chunk as n, c.embedding as e from ai_chunks c join ai_documents d on d.id = c.document_id
-           where c.owner_id = ? and d.status = 'ready' and c.embedding is not null ${filter}`,
-        )
-        .bind(query.ownerId, ...query.documentIds)
-        .raw<[string, number, string]>();
-      const probe = Float32Array.from(query.vector);
-      const byVector = vectorRows
-        .map(([documentId, chunk, embedding]) => ({ documentId, chunk, similarity: dequantizedDot(embedding, probe) }))
-        .sort((a, b) => b.similarity - a.similarity)
-        .slice(0, CANDIDATES);
+      const only = query.documentIds.length > 0 ? new Set(query.documentIds) : null;
+      const byVector = nearest(await ownerVectors(query.ownerId), Float32Array.from(query.vector), only);
 
       const match = ftsQuery(query.text);
       const lexical = match
@@ -92,7 +184,8 @@ export function createD1VectorStore(db: D1Database): VectorStore {
         .map(({ documentId, chunk, score }) => ({ documentId, chunk, score: Math.round((score / best) * 10_000) / 10_000 }));
     },
 
-    // Rows (and their FTS entries, by trigger) go with the document row's cascade.
+    // Rows (and their FTS entries, by trigger) go with the document row's cascade; the next query's
+    // signature no longer matches a cached matrix that held them.
     async deleteDocument() {},
   };
 }

@@ -223,6 +223,7 @@ export async function enforceRateLimits(c: Context<AppEnv>, checks: readonly Rat
   const leaseRefusals: LimitState[] = [];
   const remote: RateLimitCheck[] = [];
   const leaseClaims = new Map<RateLimitCheck, number>();
+  const claimedKeys: Array<{ policy: ResolvedPolicy; key: string }> = [];
   for (const check of checks) {
     const policy = policies[check.policy];
     const cost = check.cost ?? 1;
@@ -230,7 +231,10 @@ export async function enforceRateLimits(c: Context<AppEnv>, checks: readonly Rat
     const outcome: LeaseOutcome = policy.approximate ? takeFromLease(policy, key, cost) : { kind: "ask" };
     if (outcome.kind === "ask") {
       remote.push(check);
-      if (outcome.upTo !== undefined) leaseClaims.set(check, outcome.upTo);
+      if (outcome.upTo !== undefined) {
+        leaseClaims.set(check, outcome.upTo);
+        claimedKeys.push({ policy, key });
+      }
     } else if (outcome.kind === "refused") leaseRefusals.push(outcome.state);
     else {
       fromLease.push({ policy, key, cost });
@@ -242,7 +246,7 @@ export async function enforceRateLimits(c: Context<AppEnv>, checks: readonly Rat
   };
   if (leaseRefusals.length > 0) {
     giveBackLeases();
-    for (const check of leaseClaims.keys()) abandonLeaseRequest(policies[check.policy], bucketKey(policies[check.policy], check.key));
+    for (const claimed of claimedKeys) abandonLeaseRequest(claimed.policy, claimed.key);
     const applied = new Map(appliedStates.get(c));
     for (const state of [...leaseStates, ...leaseRefusals]) applied.set(state.policy, state);
     unstageFields(c);

@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import labelled from "../fixtures/screening/labelled.json";
 import heldOut from "../fixtures/screening/held-out.json";
+import heldOut2 from "../fixtures/screening/held-out-2.json";
+import trainCode from "../fixtures/screening/train-code.json";
+import trainExtra from "../fixtures/screening/train-extra.json";
+import trainExtra2 from "../fixtures/screening/train-extra-2.json";
+import trainShort from "../fixtures/screening/train-short.json";
 import { canaryGuard, newCanary } from "../../src/modules/ai/screening/canary";
 import { textViews } from "../../src/modules/ai/screening/normalize";
 import { screenText } from "../../src/modules/ai/screening/screen";
@@ -29,23 +34,32 @@ function measure(entries: Entry[]) {
 }
 
 /*
- * Regression thresholds, a little under the figures measured when the screener was tuned
- * (docs/ai.md has the exact numbers). The screener was tuned on labelled.json only; held-out.json
- * is phrased differently and measures generalisation, so its bar is lower and honest.
+ * Regression thresholds, a little under the figures measured when the model was trained
+ * (docs/ai.md has the exact numbers; `npm run train:screener -- --check` prints them). The rules
+ * were tuned on labelled.json and the model trained on labelled.json and train-extra.json only;
+ * held-out.json and held-out-2.json were never trained or tuned on and measure generalisation,
+ * so their bars are lower and honest.
  */
 describe("prompt-injection screening quality", () => {
-  it("labelled set (tuning set): precision ≥ 0.97, recall ≥ 0.88, hard-negative FPR ≤ 0.03", () => {
-    const result = measure(labelled as Entry[]);
-    expect(result.precision).toBeGreaterThanOrEqual(0.97);
-    expect(result.recall).toBeGreaterThanOrEqual(0.88);
-    expect(result.hardNegativeFalsePositiveRate).toBeLessThanOrEqual(0.03);
+  it("training sets: precision ≥ 0.98, recall ≥ 0.97, hard-negative FPR ≤ 0.02", () => {
+    const result = measure([labelled, trainExtra, trainExtra2, trainShort, trainCode].flat() as Entry[]);
+    expect(result.precision).toBeGreaterThanOrEqual(0.98);
+    expect(result.recall).toBeGreaterThanOrEqual(0.97);
+    expect(result.hardNegativeFalsePositiveRate).toBeLessThanOrEqual(0.02);
   });
 
-  it("held-out set (never tuned on): precision ≥ 0.85, recall ≥ 0.38, hard-negative FPR ≤ 0.12", () => {
+  it("held-out set (never trained on): precision ≥ 0.95, recall ≥ 0.52, hard-negative FPR ≤ 0.05", () => {
     const result = measure(heldOut as Entry[]);
-    expect(result.precision).toBeGreaterThanOrEqual(0.85);
-    expect(result.recall).toBeGreaterThanOrEqual(0.38);
-    expect(result.hardNegativeFalsePositiveRate).toBeLessThanOrEqual(0.12);
+    expect(result.precision).toBeGreaterThanOrEqual(0.95);
+    expect(result.recall).toBeGreaterThanOrEqual(0.52);
+    expect(result.hardNegativeFalsePositiveRate).toBeLessThanOrEqual(0.05);
+  });
+
+  it("second held-out set (written without seeing the others; never trained on): precision ≥ 0.95, recall ≥ 0.71, hard-negative FPR ≤ 0.06", () => {
+    const result = measure(heldOut2 as Entry[]);
+    expect(result.precision).toBeGreaterThanOrEqual(0.95);
+    expect(result.recall).toBeGreaterThanOrEqual(0.71);
+    expect(result.hardNegativeFalsePositiveRate).toBeLessThanOrEqual(0.06);
   });
 
   it("lets ordinary users through", () => {
@@ -57,6 +71,10 @@ describe("prompt-injection screening quality", () => {
       "Peux-tu résumer ce rapport trimestriel en trois points ?",
       "请帮我把这封邮件翻译成英文。",
       "Forget my previous message, I meant Tuesday.",
+      // Short everyday prompts: a text with no evidence either way must come out benign.
+      "Hello",
+      "Say hello to the team.",
+      "Continue",
     ]) {
       expect(screenText(text), text).toMatchObject({ verdict: "allow" });
     }

@@ -78,6 +78,8 @@ export function budgetsFor(bindings: Bindings, userId: string, policy: AiPolicy)
   };
 }
 
+const SETTLE_ATTEMPTS = 3;
+
 /** What one admitted call holds; settle or release it exactly once. */
 export interface Hold {
   settle(tokens: number, costMicroUsd: number): Promise<void>;
@@ -100,7 +102,17 @@ export async function reserve(budgets: AiBudgets, tokens: number, costMicroUsd: 
     async settle(actualTokens, actualCost) {
       if (done) return;
       done = true;
-      await budgets.counters.settle(held.reservationId, { tokens: actualTokens, cost: actualCost });
+      // Settling an already-settled reservation changes nothing, so a call that failed in
+      // transit can be repeated; an unsettled hold would expire and lose the charge.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await budgets.counters.settle(held.reservationId, { tokens: actualTokens, cost: actualCost });
+          return;
+        } catch (error) {
+          if (attempt === SETTLE_ATTEMPTS) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+        }
+      }
     },
     async release() {
       if (done) return;

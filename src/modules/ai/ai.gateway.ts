@@ -185,15 +185,19 @@ export function chargeable(call: PreparedCall, usage: TokenUsage | null, generat
   return usage ?? { inputTokens: call.inputEstimate, outputTokens: countTokens(generated) };
 }
 
-/** Settles the budget to the usage and records the call; returns the cost. */
-export async function finish(
+/**
+ * Settles the budget to the usage and records the call, both after the response; returns the cost.
+ * Until the settlement lands the budget still holds the call's worst case, which is never less
+ * than its usage: a concurrent call can only be refused early, never admitted beyond the budget.
+ */
+export function finish(
   call: PreparedCall,
   outcome: UsageOutcome,
   usage: TokenUsage,
   extra: { ttfbMs: number | null; errorCode?: string | null; completion?: string },
-): Promise<number> {
+): number {
   const cost = costMicroUsd(call.model, usage.inputTokens, usage.outputTokens);
-  await call.hold.settle(usage.inputTokens + usage.outputTokens, cost);
+  call.deps.defer(() => call.hold.settle(usage.inputTokens + usage.outputTokens, cost));
   const logContent = call.deps.config.AI_LOG_CONTENT;
   record(
     call.deps,
@@ -271,10 +275,10 @@ export async function complete(deps: GatewayDeps, spec: CallSpec): Promise<Compl
   const usage = chargeable(call, result.usage, result.text);
   const secret = call.canary.slice(call.canary.indexOf("-") + 1);
   if (result.text.includes(secret)) {
-    await finish(call, "blocked", usage, { ttfbMs: null, errorCode: "canary_revealed" });
+    finish(call, "blocked", usage, { ttfbMs: null, errorCode: "canary_revealed" });
     throw canaryLeak(call);
   }
-  const cost = await finish(call, "ok", usage, { ttfbMs: null, completion: result.text });
+  const cost = finish(call, "ok", usage, { ttfbMs: null, completion: result.text });
   return {
     id: deps.requestId,
     model: call.model.id,

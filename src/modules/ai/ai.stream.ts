@@ -76,7 +76,7 @@ async function pump(call: PreparedCall, parts: AsyncIterator<StreamPart>, first:
         const { release, leaked } = guard.push(part.text);
         if (leaked) {
           await parts.return?.();
-          await finish(call, "blocked", chargeable(call, usage, generated), { ttfbMs: sink.ttfbMs, errorCode: "canary_revealed" });
+          finish(call, "blocked", chargeable(call, usage, generated), { ttfbMs: sink.ttfbMs, errorCode: "canary_revealed" });
           const problem = canaryLeak(call);
           sink.send(sse("error", { code: problem.code, detail: problem.message }));
           sink.close();
@@ -98,20 +98,20 @@ async function pump(call: PreparedCall, parts: AsyncIterator<StreamPart>, first:
     }
     const outcome = sink.cancelled() ? "aborted" : "error";
     const charged = chargeable(call, usage, generated);
-    const cost = await finish(call, outcome, charged, { ttfbMs: sink.ttfbMs, errorCode: sink.cancelled() ? "client_disconnected" : failure.failure, completion: generated });
+    const cost = finish(call, outcome, charged, { ttfbMs: sink.ttfbMs, errorCode: sink.cancelled() ? "client_disconnected" : failure.failure, completion: generated });
     sink.send(sse("error", { code: "ai_provider_error", detail: "The AI provider failed mid-stream; you were charged for the text generated.", usage: usageJson(charged), cost_usd: toUsd(cost) }));
     sink.close();
     return;
   }
   if (sink.cancelled()) {
     await parts.return?.().catch(() => undefined);
-    await finish(call, "aborted", chargeable(call, usage, generated), { ttfbMs: sink.ttfbMs, errorCode: "client_disconnected", completion: generated });
+    finish(call, "aborted", chargeable(call, usage, generated), { ttfbMs: sink.ttfbMs, errorCode: "client_disconnected", completion: generated });
     return;
   }
   const rest = guard.flush();
   if (rest) sink.send(sse("delta", { text: rest }));
   const charged = chargeable(call, usage, generated);
-  const cost = await finish(call, "ok", charged, { ttfbMs: sink.ttfbMs, completion: generated });
+  const cost = finish(call, "ok", charged, { ttfbMs: sink.ttfbMs, completion: generated });
   sink.send(sse("done", { id: call.deps.requestId, model: call.model.id, usage: usageJson(charged), cost_usd: toUsd(cost), screening: call.screening }));
   sink.close();
 }

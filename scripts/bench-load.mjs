@@ -8,15 +8,16 @@
 //    Socket errors here come from the local runtime and the loopback stack, not from this service.
 // 2. GET /health, then GET /api/v1/users/me (signed in), each at the load connection count for the
 //    load duration: req/s, p50/p99, socket errors, timeouts, 5xx.
-// 3. A soak: GET /api/v1/users/me at the soak connection count for the soak duration, sampling
-//    workerd's resident memory every 30 s (printed as it goes): a leak shows as steady growth.
+// 3. A soak on a fresh server: GET /api/v1/users/me at the soak connection count for the soak
+//    duration, sampling workerd's resident memory every 30 s (printed as it goes): a leak shows as
+//    steady growth.
 // Exits non-zero when the service itself (phase 2 or 3) had socket errors, timeouts or any 5xx.
 import { readdirSync, readFileSync } from "node:fs";
 import os from "node:os";
 import { parseArgs } from "node:util";
-import autocannon from "autocannon";
 import { Miniflare } from "miniflare";
 import { scenarios, serverVars } from "../bench/scenarios.mjs";
+import { runAutocannon } from "./autocannon-run.mjs";
 import { serveBundle } from "./serve-bundle.mjs";
 
 const { values } = parseArgs({
@@ -63,17 +64,7 @@ function rssMiB(pid) {
 
 /** Runs autocannon and summarises what a user would feel. */
 async function load(name, options) {
-  const statuses = new Map();
-  const errorCodes = new Map();
-  const result = await new Promise((resolve, reject) => {
-    const instance = autocannon({ timeout: 30, ...options }, (error, value) => (error ? reject(error) : resolve(value)));
-    instance.on("response", (_client, status) => statuses.set(status, (statuses.get(status) ?? 0) + 1));
-    // What a socket error was (ECONNRESET, EPIPE, a timeout…): says which side gave up.
-    instance.on("reqError", (error) => {
-      const code = error?.code ?? error?.message ?? "unknown";
-      errorCodes.set(code, (errorCodes.get(code) ?? 0) + 1);
-    });
-  });
+  const { result, statuses, errorCodes } = await runAutocannon({ timeout: 30, ...options });
   const fivexx = [...statuses].filter(([status]) => status >= 500).reduce((sum, [, count]) => sum + count, 0);
   const row = {
     name,
@@ -126,22 +117,31 @@ const runtime = await load("runtime only: GET /", { url: `${bareUrl}/`, connecti
 const standIn = await load("runtime only: stand-in", { url: `${bareUrl}/stand-in`, connections: loadConnections, duration: loadSeconds });
 await bare.dispose();
 
-// 2. The service.
-const server = await serveBundle({ vars: serverVars });
-const rows = [runtime, standIn];
-let failed = false;
-try {
-  const meScenario = scenarios.find((scenario) => scenario.path === "/api/v1/users/me");
+// 2. The service at the load connection count.
+const meScenario = scenarios.find((scenario) => scenario.path === "/api/v1/users/me");
+const signedIn = async (server) => {
   const request = (requestPath, init) => fetch(`${server.url}${requestPath}`, init);
-  const { headers } = await meScenario.setup({ url: server.url, vars: server.vars, request });
+  return (await meScenario.setup({ url: server.url, vars: server.vars, request })).headers;
+};
+const rows = [runtime, standIn];
+const server = await serveBundle({ vars: serverVars });
+try {
+  const headers = await signedIn(server);
   console.log("• the service");
   rows.push(await load("GET /health", { url: `${server.url}/health`, connections: loadConnections, duration: loadSeconds }));
   rows.push(await load("GET /api/v1/users/me", { url: `${server.url}/api/v1/users/me`, headers, connections: loadConnections, duration: loadSeconds }));
+} finally {
+  await server.dispose();
+}
 
-  // 3. The soak, with memory samples.
-  if (soakSeconds > 0) {
+// 3. The soak, on a server of its own: requests the load phase left queued (their clients gone)
+//    would otherwise still be running in its first minutes.
+if (soakSeconds > 0) {
+  const soakServer = await serveBundle({ vars: serverVars });
+  try {
+    const headers = await signedIn(soakServer);
     const pid = workerdPids()[0];
-    console.log(`• soak: GET /api/v1/users/me, workerd pid ${pid ?? "unknown"}, resident memory every ${sampleSeconds} s`);
+    console.log(`• soak on a fresh server: GET /api/v1/users/me, workerd pid ${pid ?? "unknown"}, resident memory every ${sampleSeconds} s`);
     const samples = [];
     const sample = (elapsed) => {
       const mib = pid === undefined ? Number.NaN : rssMiB(pid);
@@ -151,18 +151,18 @@ try {
     sample(0);
     const started = Date.now();
     const timer = setInterval(() => sample(Math.round((Date.now() - started) / 1000)), sampleSeconds * 1000);
-    const soak = await load("soak GET /api/v1/users/me", { url: `${server.url}/api/v1/users/me`, headers, connections: soakConnections, duration: soakSeconds });
+    const soak = await load("soak GET /api/v1/users/me", { url: `${soakServer.url}/api/v1/users/me`, headers, connections: soakConnections, duration: soakSeconds });
     clearInterval(timer);
     sample(Math.round((Date.now() - started) / 1000));
     rows.push({ ...soak, memory: samples });
     const first = samples[1] ?? samples[0];
     const last = samples.at(-1);
     console.log(`  memory: ${first.rss_mib} MiB after the first sample → ${last.rss_mib} MiB at the end`);
+  } finally {
+    await soakServer.dispose();
   }
-  failed = rows.slice(2).some((row) => row.socket_errors + row.timeouts + row["5xx"] > 0);
-} finally {
-  await server.dispose();
 }
+const failed = rows.slice(2).some((row) => row.socket_errors + row.timeouts + row["5xx"] > 0);
 console.log(JSON.stringify({ date: new Date().toISOString(), load_average_1m: os.loadavg()[0], rows: rows.map(({ memory, ...row }) => row) }));
 for (const row of [runtime, standIn]) {
   if (row.socket_errors + row.timeouts > 0) {

@@ -12,9 +12,9 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import autocannon from "autocannon";
 import { Miniflare } from "miniflare";
 import { serverVars, signIn } from "../bench/scenarios.mjs";
+import { runAutocannon } from "./autocannon-run.mjs";
 import { offlineEnv, root, run } from "./lib.mjs";
 import { randomSecret } from "./keys.mjs";
 import { buildBundle, serveBundle } from "./serve-bundle.mjs";
@@ -72,10 +72,8 @@ async function servePeer(scratch) {
   return { url, headers: { cookie }, dispose: () => mf.dispose() };
 }
 
-function drive(url, headers, duration) {
-  return new Promise((resolve, reject) => {
-    autocannon({ url, headers, connections: settings.connections, duration }, (error, result) => (error ? reject(error) : resolve(result)));
-  });
+async function drive(url, headers, duration) {
+  return (await runAutocannon({ url, headers, connections: settings.connections, duration })).result;
 }
 
 async function measure(target) {

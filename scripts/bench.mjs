@@ -9,8 +9,8 @@
 import { existsSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import autocannon from "autocannon";
 import { scenarios as allScenarios, serverVars } from "../bench/scenarios.mjs";
+import { runAutocannon } from "./autocannon-run.mjs";
 import { root } from "./lib.mjs";
 import { serveBundle } from "./serve-bundle.mjs";
 
@@ -37,24 +37,6 @@ const rawLatencies = new Map();
 function percentile(sorted, p) {
   if (sorted.length === 0) return null;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
-
-/** Runs autocannon once; records every response's latency and status for exact percentiles. */
-function drive(options, expectStatus, record) {
-  return new Promise((resolve, reject) => {
-    const latencies = [];
-    let unexpected = 0;
-    const instance = autocannon(options, (error, result) => {
-      if (error) reject(error);
-      else resolve({ result, latencies, unexpected });
-    });
-    if (record) {
-      instance.on("response", (_client, statusCode, _bytes, responseTime) => {
-        latencies.push(responseTime);
-        if (statusCode !== expectStatus) unexpected += 1;
-      });
-    }
-  });
 }
 
 /**
@@ -87,8 +69,9 @@ async function measureScenario(server, scenario) {
   };
   const expectStatus = scenario.expectStatus ?? 200;
 
-  await drive({ ...options, duration: settings.warmupSeconds }, expectStatus, false);
-  const { result, latencies, unexpected } = await drive({ ...options, duration: settings.durationSeconds }, expectStatus, true);
+  await runAutocannon({ ...options, duration: settings.warmupSeconds });
+  const { result, latencies, statuses } = await runAutocannon({ ...options, duration: settings.durationSeconds });
+  const unexpected = latencies.length - (statuses.get(expectStatus) ?? 0);
   latencies.sort((a, b) => a - b);
   // Kept (not written to results.json) for summaries that pool several runs, e.g. metrics on/off.
   rawLatencies.set(scenario.name, latencies);

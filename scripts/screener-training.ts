@@ -8,7 +8,7 @@ import { CLASS_COUNT, CLASSES, decodeModel, encodeModel, featureVector, type Mod
 import { textViews } from "../src/modules/ai/screening/normalize";
 import type { Category } from "../src/modules/ai/screening/patterns";
 import { ruleEvidence, ruleScore, windowsOf } from "../src/modules/ai/screening/rules";
-import { DEFAULT_THRESHOLD, screenParts, screenWith } from "../src/modules/ai/screening/score";
+import { DEFAULT_THRESHOLD, screenParts, verdictOf } from "../src/modules/ai/screening/score";
 
 export interface Entry {
   id: string;
@@ -135,11 +135,12 @@ export interface Tally {
 export function tally(model: Model, entries: Entry[]): Tally {
   const counts: Tally = { injections: 0, benign: 0, hard: 0, truePositives: 0, falsePositives: 0, hardFalsePositives: 0, byRules: 0 };
   for (const entry of entries) {
-    const blocked = screenWith(model, entry.text).verdict === "block";
+    const parts = screenParts(model, entry.text);
+    const blocked = verdictOf(parts).verdict === "block";
     if (entry.label === "injection") {
       counts.injections++;
       if (blocked) counts.truePositives++;
-      if (screenParts(model, entry.text).rules >= DEFAULT_THRESHOLD) counts.byRules++;
+      if (parts.rules >= DEFAULT_THRESHOLD) counts.byRules++;
     } else {
       counts.benign++;
       if (entry.hard_negative) counts.hard++;

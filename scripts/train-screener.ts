@@ -3,7 +3,8 @@
 //
 //   npm run train:screener [-- --check]    (--check: train and report, write nothing)
 //
-// Training data: test/fixtures/screening/labelled.json and train-extra.json. The held-out sets
+// Training data: TRAINING_SETS in test/fixtures/screening/ (labelled.json and the train-*.json
+// files). The held-out sets
 // (held-out.json, held-out-2.json) are only measured, never trained on; the report prints every
 // set's precision, recall and hard-negative false-positive rate for the whole screener (rules and
 // model, as the worker runs them, after the int8 rounding of the shipped file).

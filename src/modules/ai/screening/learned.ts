@@ -4,7 +4,7 @@
  * precise on what they have patterns for; the model generalises to phrasings no pattern names
  * ("the guidelines above were for a different client"). It is trained offline by
  * `npm run train:screener` (scripts/train-screener.ts) on test/fixtures/screening/labelled.json and
- * train-extra.json, never on the held-out sets, and ships as `model.txt` (see `decodeModel`).
+ * the train-*.json files, never on the held-out sets, and ships as `model.txt` (see `decodeModel`).
  *
  * Pure functions only: the training script and the worker share this file, so a feature means the
  * same thing in both.
@@ -37,9 +37,8 @@ const MAX_WORDS = 800;
  * The sparse feature vector of one text window: hashed text features with value 1, scaled to unit
  * length, then the rule evidence per category (its weight, unscaled), whether the rules took
  * the window for a text about attacks, and its everyday contexts (software, a how-to question,
- * code). Decoded views (base64,
- * look-alikes folded, spacing removed) add their words and pairs, so a hidden instruction lands on
- * the same features as a plain one.
+ * code). Decoded views (base64, look-alikes folded, spacing removed) add their words and pairs, so a
+ * hidden instruction lands on the same features as a plain one.
  */
 export function featureVector(views: TextViews, evidence: RuleEvidence): Map<number, number> {
   const hashes = new Set<number>();

@@ -39,11 +39,8 @@ function quoted(text: string, index: number, length: number): boolean {
   });
 }
 
-/**
- * The rule evidence of one window: per category its strongest feature, and whether the window is
- * *about* attacks (training material, defence questions), where quoted attacks count for little.
- */
 export interface RuleEvidence {
+  /** Per category, its strongest feature. */
   weights: Map<Category, number>;
   /** The window is about attacks (training material, defence questions). */
   discussion: boolean;
@@ -54,6 +51,10 @@ export interface RuleEvidence {
 /** Source code or configuration: assignments, calls, object literals, imports. */
 const CODE = /(^|\n)\s*(import|from|const|let|var|def|class|function|return|curl|await|#include|package|public|private)\b|[\w\])]\s*=\s*[[{("'\w]|\w\(|=>|\{\s*"?\w+"?\s*:|;\s*($|\n)/;
 
+/**
+ * The rule evidence of one window: per category its strongest feature, and whether the window is
+ * *about* attacks (training material, defence questions), where quoted attacks count for little.
+ */
 export function ruleEvidence(text: string, views: TextViews): RuleEvidence {
   const weights = new Map<Category, number>();
   const discussion = DISCUSSION.test(views.plain);
@@ -106,15 +107,12 @@ export function ruleEvidence(text: string, views: TextViews): RuleEvidence {
       hiddenMatch = Math.max(hiddenMatch, 0.7);
     }
   }
-  const { invisible, mixedScriptWords, base64, spaced, leet } = views.signals;
+  // Spacing, leetspeak and encodings count only through what they hid (hiddenMatch above).
+  const { invisible, mixedScriptWords } = views.signals;
   const anyEvidence = weights.size > 0;
   if (hiddenMatch > 0) note("encoded_obfuscation", Math.max(0.6, hiddenMatch));
   if (invisible > 0 && anyEvidence) note("encoded_obfuscation", 0.6);
   if (mixedScriptWords >= 2) note("encoded_obfuscation", anyEvidence ? 0.6 : 0.3);
-  // Spacing, leetspeak and encodings count only through what they hid (hiddenMatch above).
-  void spaced;
-  void leet;
-  void base64;
   return {
     weights,
     discussion: discussion && hiddenMatch === 0,

@@ -27,7 +27,13 @@ const RULES_DECIDE = 0.9;
  * Pure (the model is an argument), so the training script measures exactly what the worker runs.
  */
 export function screenWith(model: Model, text: string, threshold = DEFAULT_THRESHOLD): ScreeningResult {
-  const parts = screenParts(model, text);
+  return verdictOf(screenParts(model, text), threshold);
+}
+
+export type ScreeningParts = ReturnType<typeof screenParts>;
+
+/** The verdict of both halves' scores (see screenWith). */
+export function verdictOf(parts: ScreeningParts, threshold = DEFAULT_THRESHOLD): ScreeningResult {
   const combined = parts.rules >= RULES_DECIDE ? Math.max(parts.rules, parts.learned) : parts.learned;
   const score = Math.round(combined * 1000) / 1000;
   const categories = [...parts.weights.entries()].filter(([, weight]) => weight >= 0.3).sort((a, b) => b[1] - a[1]).map(([category]) => category);

@@ -37,7 +37,7 @@ interface OwnerVectors {
  * vector again (10,000 chunks: ~3.4 MB of base64 per query).
  */
 const ownerCache = new Map<string, OwnerVectors>();
-export const OWNER_CACHE_BYTES = 32 * 1024 * 1024;
+const OWNER_CACHE_BYTES = 32 * 1024 * 1024;
 let cachedBytes = 0;
 
 function remember(ownerId: string, entry: OwnerVectors) {
@@ -68,12 +68,18 @@ function recall(ownerId: string, signature: string): OwnerVectors | undefined {
   return entry;
 }
 
-function decode(signature: string, rows: [string, number, string][]): OwnerVectors {
-  const dimensions = rows.length === 0 ? 0 : atob(rows[0]![2]).length;
+interface VectorRow {
+  documentId: string;
+  chunk: number;
+  embedding: string;
+}
+
+function decode(signature: string, rows: VectorRow[]): OwnerVectors {
+  const dimensions = rows.length === 0 ? 0 : atob(rows[0]!.embedding).length;
   const vectors = new Int8Array(rows.length * dimensions);
   const chunks = new Int32Array(rows.length);
   const documents: string[] = [];
-  rows.forEach(([documentId, chunk, embedding], row) => {
+  rows.forEach(({ documentId, chunk, embedding }, row) => {
     const binary = atob(embedding);
     const base = row * dimensions;
     for (let index = 0; index < dimensions && index < binary.length; index++) vectors[base + index] = binary.charCodeAt(index);
@@ -126,13 +132,12 @@ export function createD1VectorStore(db: D1Database): VectorStore {
       signatureOf(ownerId),
       db
         .prepare(
-          `select c.document_id as d, c.chunk as n, c.embedding as e from ai_chunks c join ai_documents d on d.id = c.document_id
+          `select c.document_id as documentId, c.chunk as chunk, c.embedding as embedding from ai_chunks c join ai_documents d on d.id = c.document_id
            where c.owner_id = ? and d.status = 'ready' and c.embedding is not null`,
         )
         .bind(ownerId),
     ]);
-    const rows = (vectorRows!.results as { d: string; n: number; e: string }[]).map((row): [string, number, string] => [row.d, row.n, row.e]);
-    const entry = decode(String(signature!.results[0]?.signature ?? ""), rows);
+    const entry = decode(String(signature!.results[0]?.signature ?? ""), vectorRows!.results as unknown as VectorRow[]);
     remember(ownerId, entry);
     return entry;
   }

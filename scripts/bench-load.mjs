@@ -1,22 +1,28 @@
 // `npm run bench:load`: the service under load, against the production bundle served by Miniflare.
 //
-//   npm run bench:load [-- --load-seconds 60 --load-connections 1000 --soak-minutes 10 --soak-connections 64]
+//   npm run bench:load [-- --load-seconds 60 --load-connections 1000 --stall-seconds 60
+//                         --soak-minutes 10 --soak-connections 64]
 //
-// 1. Runtime alone, at the load connection count, in the same local runtime (workerd through
-//    Miniflare): a worker that only answers "ok", then a stand-in with none of this service's code
-//    that costs about what /users/me costs (one Durable Object call, one D1 read, a few ms of CPU).
-//    Socket errors here come from the local runtime and the loopback stack, not from this service.
-// 2. GET /health, then GET /api/v1/users/me (signed in), each at the load connection count for the
-//    load duration: req/s, p50/p99, socket errors, timeouts, 5xx.
+// Every phase of the service runs beside a control: the stand-in worker (bench/stand-in-worker.ts,
+// none of this service's code, served exactly as the service is) under the same load. What the
+// control suffers too is the local runtime's doing; what only the service suffers is ours.
+// 1. Load: at the load connection count for the load duration, the stand-in's GET / and
+//    GET /stand-in?write-every=100 (a Durable Object call, a D1 read, 4 ms of CPU, and one SQLite
+//    write in the object per 100 calls), then the service's GET /health and GET /api/v1/users/me.
+// 2. Stalls at the soak connection count, a 2×2: the stand-in without and with the object writes,
+//    the service's /users/me without the per-user limiter (bench/probe-worker.ts) and with it (one
+//    lease refill, an object write, per 100 requests). While each runs, a new connection asks for
+//    /health every 2 s: how long a newcomer waits is printed.
 // 3. A soak on a fresh server: GET /api/v1/users/me at the soak connection count for the soak
 //    duration, sampling workerd's resident memory every 30 s (printed as it goes): a leak shows as
 //    steady growth.
-// Exits non-zero when the service itself (phase 2 or 3) had socket errors, timeouts or any answer
-// other than 200. `--load-seconds 0` skips phases 1 and 2 (the soak alone).
+// Exits non-zero when any answer of the service was not a 200, or when a service row had socket
+// errors or timeouts while its control (same load, same object writes, none of our code) had none.
+// `--load-seconds 0` and `--stall-seconds 0` skip phases 1 and 2.
 import { readdirSync, readFileSync } from "node:fs";
+import http from "node:http";
 import os from "node:os";
 import { parseArgs } from "node:util";
-import { Miniflare } from "miniflare";
 import { serverVars, signIn } from "../bench/scenarios.mjs";
 import { runAutocannon } from "./autocannon-run.mjs";
 import { serveBundle } from "./serve-bundle.mjs";
@@ -25,6 +31,7 @@ const { values } = parseArgs({
   options: {
     "load-seconds": { type: "string", default: "60" },
     "load-connections": { type: "string", default: "1000" },
+    "stall-seconds": { type: "string", default: "60" },
     "soak-minutes": { type: "string", default: "10" },
     "soak-connections": { type: "string", default: "64" },
     "sample-seconds": { type: "string", default: "30" },
@@ -37,6 +44,7 @@ const number = (name) => {
 };
 const loadSeconds = number("load-seconds");
 const loadConnections = Math.round(number("load-connections"));
+const stallSeconds = number("stall-seconds");
 const soakSeconds = number("soak-minutes") * 60;
 const soakConnections = Math.round(number("soak-connections"));
 const sampleSeconds = number("sample-seconds");
@@ -63,9 +71,29 @@ function rssMiB(pid) {
   return match ? Number(match[1]) / 1024 : Number.NaN;
 }
 
-/** Runs autocannon and summarises what a user would feel. */
-async function load(name, options) {
+/** Time (ms) until a request on a NEW connection is answered, or the error it got. */
+function newcomer(url) {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const request = http.get(url, { agent: false, timeout: 60_000 }, (response) => {
+      response.resume();
+      response.on("end", () => resolve(Date.now() - started));
+    });
+    request.on("timeout", () => request.destroy(new Error("no answer in 60 s")));
+    request.on("error", () => resolve(Number.POSITIVE_INFINITY));
+  });
+}
+
+/**
+ * Runs autocannon and summarises what a user would feel. With `newcomerUrl`, a new connection
+ * asks for it every 2 s meanwhile, and the row reports how long those newcomers waited.
+ */
+async function load(name, { newcomerUrl, ...options }) {
+  const newcomers = [];
+  const timer = newcomerUrl ? setInterval(() => newcomers.push(newcomer(newcomerUrl)), 2_000) : undefined;
   const { result, statuses, errorCodes } = await runAutocannon({ timeout: 30, ...options });
+  clearInterval(timer);
+  const waits = (await Promise.all(newcomers)).sort((a, b) => a - b);
   const fivexx = [...statuses].filter(([status]) => status >= 500).reduce((sum, [, count]) => sum + count, 0);
   const row = {
     name,
@@ -80,60 +108,64 @@ async function load(name, options) {
     "5xx": fivexx,
     statuses: Object.fromEntries(statuses),
     error_codes: Object.fromEntries(errorCodes),
+    ...(newcomerUrl ? { newcomer_wait_ms: { median: waits[Math.floor(waits.length / 2)] ?? null, max: waits.at(-1) ?? null, over_10s: waits.filter((wait) => wait > 10_000).length, of: waits.length } } : {}),
   };
+  const waited = row.newcomer_wait_ms ? `; a new connection waited median ${row.newcomer_wait_ms.median} ms, max ${row.newcomer_wait_ms.max} ms, over 10 s ${row.newcomer_wait_ms.over_10s}/${row.newcomer_wait_ms.of}` : "";
   console.log(
     `  ${name}: ${row.req_per_s} req/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms, max ${row.max_ms} ms, ` +
-      `socket errors ${row.socket_errors} ${JSON.stringify(row.error_codes)}, timeouts ${row.timeouts}, 5xx ${row["5xx"]}, statuses ${JSON.stringify(row.statuses)}`,
+      `socket errors ${row.socket_errors} ${JSON.stringify(row.error_codes)}, timeouts ${row.timeouts}, 5xx ${row["5xx"]}, statuses ${JSON.stringify(row.statuses)}${waited}`,
   );
   return row;
 }
 
 console.log(`• load ${loadSeconds} s at ${loadConnections} connections; soak ${soakSeconds / 60} min at ${soakConnections}; load average ${os.loadavg()[0].toFixed(2)}`);
 
-// 1. The local runtime alone.
-const STAND_IN = `import { DurableObject } from "cloudflare:workers";
-export class Counter extends DurableObject { n = 0; hit() { return ++this.n; } }
-export default {
-  async fetch(request, env) {
-    if (new URL(request.url).pathname === "/") return new Response("ok");
-    const end = Date.now() + 4;
-    while (Date.now() < end) {}
-    await env.COUNTER.get(env.COUNTER.idFromName("one")).hit();
-    await env.DB.prepare("select 1").first();
-    return new Response("ok");
-  },
-};`;
 // A new account on each server: every server has its own database and signing keys.
 const signedIn = async (server) => (await signIn({ url: server.url, vars: server.vars, request: (requestPath, init) => fetch(`${server.url}${requestPath}`, init) })).headers;
-const runtimeRows = [];
-/** The service's rows: every answer must be a 200. */
+/** The service's rows, each with the name of its control row: every answer must be a 200. */
 const rows = [];
-if (loadSeconds > 0) {
-  const bare = new Miniflare({
-    host: "127.0.0.1",
-    port: 0,
-    modules: true,
-    script: STAND_IN,
-    compatibilityDate: "2026-04-01",
-    d1Databases: { DB: "stand-in" },
-    durableObjects: { COUNTER: { className: "Counter", useSQLite: true } },
-  });
-  const bareUrl = (await bare.ready).toString().replace(/\/$/, "");
-  console.log("• the local runtime alone: a worker answering \"ok\", then a stand-in costing about what /users/me costs (a Durable Object call, a D1 read, 4 ms of CPU), none of this service's code");
-  runtimeRows.push(await load("runtime only: GET /", { url: `${bareUrl}/`, connections: loadConnections, duration: loadSeconds }));
-  runtimeRows.push(await load("runtime only: stand-in", { url: `${bareUrl}/stand-in`, connections: loadConnections, duration: loadSeconds }));
-  await bare.dispose();
+const controls = new Map();
+const WRITES = "write-every=100";
 
-  // 2. The service at the load connection count.
-  const server = await serveBundle({ vars: serverVars });
+/** Runs `phase` against a freshly served bundle of `entry` (undefined: the production worker). */
+async function withServer(entry, phase) {
+  const server = await serveBundle({ vars: serverVars, entry });
   try {
-    const headers = await signedIn(server);
-    console.log("• the service");
-    rows.push(await load("GET /health", { url: `${server.url}/health`, connections: loadConnections, duration: loadSeconds }));
-    rows.push(await load("GET /api/v1/users/me", { url: `${server.url}/api/v1/users/me`, headers, connections: loadConnections, duration: loadSeconds }));
+    return await phase(server);
   } finally {
     await server.dispose();
   }
+}
+
+// 1. Load at the load connection count.
+if (loadSeconds > 0) {
+  const at = { connections: loadConnections, duration: loadSeconds };
+  console.log(`• load: the stand-in (none of this service's code), then the service, ${loadConnections} connections`);
+  await withServer("bench/stand-in-worker.ts", async ({ url }) => {
+    controls.set("load /", await load("stand-in GET /", { url: `${url}/`, ...at }));
+    controls.set("load stand-in", await load(`stand-in GET /stand-in?${WRITES}`, { url: `${url}/stand-in?${WRITES}`, ...at }));
+  });
+  await withServer(undefined, async (server) => {
+    const headers = await signedIn(server);
+    rows.push({ ...(await load("GET /health", { url: `${server.url}/health`, ...at })), control: "load /" });
+    rows.push({ ...(await load("GET /api/v1/users/me", { url: `${server.url}/api/v1/users/me`, headers, ...at })), control: "load stand-in" });
+  });
+}
+
+// 2. Stalls at the soak connection count: object writes or not, stand-in or service.
+if (stallSeconds > 0) {
+  const at = { connections: soakConnections, duration: stallSeconds };
+  console.log(`• stalls at ${soakConnections} connections, with and without a Durable Object write per 100 requests; a new connection asks for /health every 2 s`);
+  await withServer("bench/stand-in-worker.ts", async ({ url }) => {
+    controls.set("stall none", await load("stand-in GET /stand-in", { url: `${url}/stand-in`, newcomerUrl: `${url}/health`, ...at }));
+    controls.set("stall writes", await load(`stand-in GET /stand-in?${WRITES}`, { url: `${url}/stand-in?${WRITES}`, newcomerUrl: `${url}/health`, ...at }));
+  });
+  await withServer("bench/probe-worker.ts", async (server) => {
+    const headers = await signedIn(server);
+    const newcomerUrl = `${server.url}/health`;
+    rows.push({ ...(await load("GET /bench/users/me-unlimited", { url: `${server.url}/bench/users/me-unlimited`, headers, newcomerUrl, ...at })), control: "stall none" });
+    rows.push({ ...(await load("GET /api/v1/users/me", { url: `${server.url}/api/v1/users/me`, headers, newcomerUrl, ...at })), control: "stall writes" });
+  });
 }
 
 // 3. The soak, on a server of its own: requests the load phase left queued (their clients gone)
@@ -142,6 +174,7 @@ if (soakSeconds > 0) {
   const soakServer = await serveBundle({ vars: serverVars });
   try {
     const headers = await signedIn(soakServer);
+    // The only workerd child left: every earlier phase disposed of its server.
     const pid = workerdPids()[0];
     console.log(`• soak on a fresh server: GET /api/v1/users/me, workerd pid ${pid ?? "unknown"}, resident memory every ${sampleSeconds} s`);
     const samples = [];
@@ -156,7 +189,7 @@ if (soakSeconds > 0) {
     const soak = await load("soak GET /api/v1/users/me", { url: `${soakServer.url}/api/v1/users/me`, headers, connections: soakConnections, duration: soakSeconds });
     clearInterval(timer);
     sample(Math.round((Date.now() - started) / 1000));
-    rows.push({ ...soak, memory: samples });
+    rows.push({ ...soak, memory: samples, control: "stall writes" });
     const first = samples[1] ?? samples[0];
     const last = samples.at(-1);
     console.log(`  memory: ${first.rss_mib} MiB after the first sample → ${last.rss_mib} MiB at the end`);
@@ -164,16 +197,24 @@ if (soakSeconds > 0) {
     await soakServer.dispose();
   }
 }
-// Every answer of the service must be a 200: a 401 (say, a token from another server) is a failure too.
+// Every answer of the service must be a 200: a 401 (say, a token from another server) is a failure
+// too. Socket errors and timeouts count against the service only when its control had none.
 const unexpected = (row) => Object.entries(row.statuses).reduce((sum, [status, count]) => sum + (status === "200" ? 0 : count), 0);
-const failed = rows.some((row) => row.socket_errors + row.timeouts + unexpected(row) > 0);
-console.log(JSON.stringify({ date: new Date().toISOString(), load_average_1m: os.loadavg()[0], rows: [...runtimeRows, ...rows].map(({ memory, ...row }) => row) }));
-for (const row of runtimeRows) {
-  if (row.socket_errors + row.timeouts > 0) {
-    console.log(`• ${row.name} had ${row.socket_errors} socket errors and ${row.timeouts} timeouts: at this load the local runtime itself drops connections, without any of this service's code`);
+const dropped = (row) => row.socket_errors + row.timeouts;
+const failures = [];
+for (const row of rows) {
+  const control = controls.get(row.control);
+  if (unexpected(row) > 0) failures.push(`${row.name}: ${unexpected(row)} answers other than 200`);
+  if (dropped(row) === 0) continue;
+  if (control && dropped(control) > 0) {
+    console.log(`• ${row.name}: ${dropped(row)} socket errors and timeouts; its control "${control.name}" (none of our code) had ${dropped(control)} under the same load: the local runtime`);
+  } else {
+    failures.push(`${row.name}: ${dropped(row)} socket errors and timeouts${control ? `, while "${control.name}" had none` : ", and no control ran"}`);
   }
 }
-if (failed) {
-  console.error("✗ the service had socket errors, timeouts or answers other than 200");
+console.log(JSON.stringify({ date: new Date().toISOString(), load_average_1m: os.loadavg()[0], controls: [...controls.values()], rows: rows.map(({ memory, ...row }) => row) }));
+if (failures.length > 0) {
+  for (const failure of failures) console.error(`✗ ${failure}`);
   process.exit(1);
 }
+console.log("✓ every answer a 200; no socket error or timeout that the control did not have too");

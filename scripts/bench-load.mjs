@@ -202,13 +202,18 @@ if (soakSeconds > 0) {
 const unexpected = (row) => Object.entries(row.statuses).reduce((sum, [status, count]) => sum + (status === "200" ? 0 : count), 0);
 // autocannon counts a timeout among the socket errors too.
 const dropped = (row) => row.socket_errors;
+const answered = (row) => Object.values(row.statuses).reduce((sum, count) => sum + count, 0);
+const perTenThousand = (row) => ((dropped(row) / Math.max(1, answered(row) + dropped(row))) * 10_000).toFixed(1);
 const failures = [];
 for (const row of rows) {
   const control = controls.get(row.control);
   if (unexpected(row) > 0) failures.push(`${row.name}: ${unexpected(row)} answers other than 200`);
   if (dropped(row) === 0) continue;
   if (control && dropped(control) > 0) {
-    console.log(`• ${row.name}: ${dropped(row)} socket errors (timeouts included); its control "${control.name}" (none of our code) had ${dropped(control)} under the same load: the local runtime`);
+    console.log(
+      `• ${row.name}: ${dropped(row)} socket errors (timeouts included), ${perTenThousand(row)} per 10,000 requests; its control "${control.name}" ` +
+        `(none of our code) had ${dropped(control)}, ${perTenThousand(control)} per 10,000, under the same load: the local runtime`,
+    );
   } else {
     failures.push(`${row.name}: ${dropped(row)} socket errors (timeouts included)${control ? `, while "${control.name}" had none` : ", and no control ran"}`);
   }

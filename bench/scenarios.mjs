@@ -69,7 +69,7 @@ const json = (body) => ({ method: "POST", headers: { "Content-Type": "applicatio
 const BENCH_PASSWORD = "bench password that is long enough 42";
 
 /** Registers and verifies a fresh account through the dev mailbox; returns its email and password. */
-async function createAccount({ request }) {
+export async function createAccount({ request }) {
   const email = `bench-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`;
   const password = BENCH_PASSWORD;
   const registered = await request("/api/v1/auth/register", json({ email, password, first_name: "Bench", last_name: "User" }));

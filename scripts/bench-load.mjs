@@ -13,17 +13,21 @@
 //    the service's /users/me without the per-user limiter (bench/probe-worker.ts) and with it (one
 //    lease refill, an object write, per 100 requests). While each runs, a new connection asks for
 //    /health every 2 s: how long a newcomer waits is printed.
-// 3. A soak on a fresh server: GET /api/v1/users/me at the soak connection count for the soak
+// 3. Login at 8 connections (CPU-bound: one argon2id hash each), a 2×2 again: the stand-in's hash
+//    twin (60 ms of CPU) and login twin (the same, three object calls that write, a D1 batch), the
+//    service's raw hash (GET /bench/hash) and its login. Each pair's ratio is the login's
+//    throughput against the hash's (the goal: at least 0.8).
+// 4. A soak on a fresh server: GET /api/v1/users/me at the soak connection count for the soak
 //    duration, sampling workerd's resident memory every 30 s (printed as it goes): a leak shows as
 //    steady growth.
 // Exits non-zero when any answer of the service was not a 200, or when a service row had socket
 // errors or timeouts while its control (same load, same object writes, none of our code) had none.
-// `--load-seconds 0` and `--stall-seconds 0` skip phases 1 and 2.
+// `--load-seconds 0`, `--stall-seconds 0` and `--login-seconds 0` skip phases 1, 2 and 3.
 import { readdirSync, readFileSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import { parseArgs } from "node:util";
-import { serverVars, signIn } from "../bench/scenarios.mjs";
+import { createAccount, serverVars, signIn } from "../bench/scenarios.mjs";
 import { runAutocannon } from "./autocannon-run.mjs";
 import { serveBundle } from "./serve-bundle.mjs";
 
@@ -32,6 +36,7 @@ const { values } = parseArgs({
     "load-seconds": { type: "string", default: "60" },
     "load-connections": { type: "string", default: "1000" },
     "stall-seconds": { type: "string", default: "60" },
+    "login-seconds": { type: "string", default: "30" },
     "soak-minutes": { type: "string", default: "10" },
     "soak-connections": { type: "string", default: "64" },
     "sample-seconds": { type: "string", default: "30" },
@@ -45,6 +50,7 @@ const number = (name) => {
 const loadSeconds = number("load-seconds");
 const loadConnections = Math.round(number("load-connections"));
 const stallSeconds = number("stall-seconds");
+const loginSeconds = number("login-seconds");
 const soakSeconds = number("soak-minutes") * 60;
 const soakConnections = Math.round(number("soak-connections"));
 const sampleSeconds = number("sample-seconds");
@@ -168,7 +174,38 @@ if (stallSeconds > 0) {
   });
 }
 
-// 3. The soak, on a server of its own: requests the load phase left queued (their clients gone)
+// 3. Login at 8 connections: what the hash costs, and what a login adds to it.
+if (loginSeconds > 0) {
+  const at = { connections: 8, duration: loginSeconds, timeout: 10 };
+  const HASH = "cpu=60&calls=0";
+  const LOGIN = "cpu=60&calls=3&write-every=1&d1-writes=2";
+  console.log("• login at 8 connections: the stand-in's hash and login twins, then the service's raw hash and login");
+  const twins = await withServer("bench/stand-in-worker.ts", async ({ url }) => {
+    const hash = await load(`stand-in GET /stand-in?${HASH}`, { url: `${url}/stand-in?${HASH}`, ...at });
+    const login = await load(`stand-in GET /stand-in?${LOGIN}`, { url: `${url}/stand-in?${LOGIN}`, ...at });
+    controls.set("login hash", hash);
+    controls.set("login", login);
+    return { hash, login };
+  });
+  const ours = await withServer("bench/probe-worker.ts", async (server) => {
+    const request = (requestPath, init) => fetch(`${server.url}${requestPath}`, init);
+    const account = await createAccount({ request });
+    const hash = await load("GET /bench/hash", { url: `${server.url}/bench/hash`, ...at });
+    const login = await load("POST /api/v1/auth/login", {
+      url: `${server.url}/api/v1/auth/login`,
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(account),
+      ...at,
+    });
+    rows.push({ ...hash, control: "login hash" }, { ...login, control: "login" });
+    return { hash, login };
+  });
+  const ratio = ({ hash, login }) => (login.req_per_s / hash.req_per_s).toFixed(2);
+  console.log(`  login ÷ hash: the service ${ratio(ours)} (goal ≥ 0.8), the stand-in ${ratio(twins)}`);
+}
+
+// 4. The soak, on a server of its own: requests the load phase left queued (their clients gone)
 //    would otherwise still be running in its first minutes.
 if (soakSeconds > 0) {
   const soakServer = await serveBundle({ vars: serverVars });

@@ -72,9 +72,14 @@ function workerdPids() {
   return pids;
 }
 
+/** workerd's resident memory in MiB; NaN once the process is gone. */
 function rssMiB(pid) {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return match ? Number(match[1]) / 1024 : Number.NaN;
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return match ? Number(match[1]) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /** Time (ms) until a request on a NEW connection is answered, or the error it got. */
@@ -212,11 +217,12 @@ if (loginSeconds > 0) {
 // 4. The soak, on a server of its own: requests the load phase left queued (their clients gone)
 //    would otherwise still be running in its first minutes.
 if (soakSeconds > 0) {
+  // An earlier phase's workerd may still be exiting: the soak's is the one that was not there before.
+  const earlier = new Set(workerdPids());
   const soakServer = await serveBundle({ vars: serverVars });
   try {
     const headers = await signedIn(soakServer);
-    // The only workerd child left: every earlier phase disposed of its server.
-    const pid = workerdPids()[0];
+    const pid = workerdPids().find((candidate) => !earlier.has(candidate));
     console.log(`• soak on a fresh server: GET /api/v1/users/me, workerd pid ${pid ?? "unknown"}, resident memory every ${sampleSeconds} s`);
     const samples = [];
     const sample = (elapsed) => {

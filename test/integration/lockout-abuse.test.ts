@@ -42,7 +42,10 @@ describe("lock-out cannot be used as a weapon against a client that signed in be
     const attackerDevice = await deviceTokenOf(attacker);
     const victimDevice = await deviceTokenOf(victim);
     await lockOut(victim);
-    const tampered = `${victimDevice.slice(0, -2)}${victimDevice.endsWith("A") ? "B" : "A"}A`;
+    // The MAC's second-to-last character, replaced by one that always differs from it.
+    const at = victimDevice.length - 2;
+    const tampered = `${victimDevice.slice(0, at)}${victimDevice[at] === "A" ? "B" : "A"}${victimDevice.slice(at + 1)}`;
+    expect(tampered).not.toBe(victimDevice);
     for (const device_token of [attackerDevice, tampered, "dt1.1700000000.AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "junk"]) {
       expect((await postJson("/auth/login", { email: victim.email, password: victim.password, device_token })).status, device_token).toBe(429);
     }

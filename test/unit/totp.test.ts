@@ -93,7 +93,10 @@ describe("secret box (AES-256-GCM, rotatable keys)", () => {
     const sealed = await seal([oldKey], new Uint8Array([9, 9]), "user-1");
     await expect(open([oldKey], sealed, "user-2")).rejects.toBeInstanceOf(SecretBoxError);
     const [kid, iv, body] = sealed.split(".");
-    const flipped = `${kid}.${iv}.${body!.slice(0, -2)}${body!.endsWith("A") ? "B" : "A"}${body!.slice(-1)}`;
+    // The body's first character: all six of its bits are data (a last one may carry only padding
+    // bits), and the replacement always differs from it (it once compared the wrong character).
+    const flipped = `${kid}.${iv}.${body!.startsWith("A") ? "B" : "A"}${body!.slice(1)}`;
+    expect(flipped).not.toBe(sealed);
     await expect(open([oldKey], flipped, "user-1")).rejects.toBeInstanceOf(SecretBoxError);
     await expect(open([oldKey], "garbage", "user-1")).rejects.toBeInstanceOf(SecretBoxError);
     await expect(seal([], new Uint8Array([1]), "user-1")).rejects.toBeInstanceOf(SecretBoxError);

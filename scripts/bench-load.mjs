@@ -219,8 +219,7 @@ if (loginSeconds > 0) {
 if (soakSeconds > 0) {
   // An earlier phase's workerd may still be exiting: the soak's is the one that was not there before.
   const earlier = new Set(workerdPids());
-  const soakServer = await serveBundle({ vars: serverVars });
-  try {
+  await withServer(undefined, async (soakServer) => {
     const headers = await signedIn(soakServer);
     const pid = workerdPids().find((candidate) => !earlier.has(candidate));
     console.log(`• soak on a fresh server: GET /api/v1/users/me, workerd pid ${pid ?? "unknown"}, resident memory every ${sampleSeconds} s`);
@@ -240,9 +239,7 @@ if (soakSeconds > 0) {
     const first = samples[1] ?? samples[0];
     const last = samples.at(-1);
     console.log(`  memory: ${first.rss_mib} MiB after the first sample → ${last.rss_mib} MiB at the end`);
-  } finally {
-    await soakServer.dispose();
-  }
+  });
 }
 // Every answer of the service must be a 200: a 401 (say, a token from another server) is a failure
 // too. Socket errors and timeouts count against the service only when its control had none.
